@@ -1,0 +1,20 @@
+"""The physics as public functions (spec/theory.md).
+
+- :mod:`.decoupled` — exact finite-K Gardner capacity of the decoupled memory,
+  finite-size p_c(d), d_min(p), max margin kappa*(alpha, K);
+- :mod:`.fields` — the laws of the optimal memory's fields (exact projection);
+- :mod:`.asymptotics` — large-K expansions and the closed-form inversion (mpmath).
+"""
+from .decoupled import K_MAX, KAPPA_MAX, alpha_c, capacity, d_min, expected_dist2, kappa_star, p_c, solve_dist2
+
+__all__ = [
+    "K_MAX",
+    "KAPPA_MAX",
+    "alpha_c",
+    "capacity",
+    "d_min",
+    "expected_dist2",
+    "kappa_star",
+    "p_c",
+    "solve_dist2",
+]
