@@ -5,16 +5,17 @@
 - :mod:`.fields` — the laws of the optimal memory's fields (exact projection);
 - :mod:`.asymptotics` — large-K expansions and the closed-form inversion (mpmath).
 """
-from .decoupled import K_MAX, KAPPA_MAX, alpha_c, capacity, d_min, expected_dist2, kappa_star, p_c, solve_dist2
+from .decoupled import K_MAX, KAPPA_MAX, alpha_c, d_min, expected_dist2, kappa_star, p_c, solve_d_min, solve_dist2, solve_p_c
 
 __all__ = [
     "K_MAX",
     "KAPPA_MAX",
     "alpha_c",
-    "capacity",
     "d_min",
     "expected_dist2",
     "kappa_star",
     "p_c",
+    "solve_d_min",
     "solve_dist2",
+    "solve_p_c",
 ]

@@ -39,8 +39,9 @@ __all__ = [
     "solve_dist2",
     "expected_dist2",
     "alpha_c",
-    "capacity",
+    "solve_p_c",
     "p_c",
+    "solve_d_min",
     "d_min",
     "kappa_star",
 ]
@@ -157,7 +158,7 @@ def _p_leading(n_params):
     return float(y / lambertw(y).real)
 
 
-def capacity(d, *, kappa=0.0, n_params=None):
+def solve_p_c(d, *, kappa=0.0, n_params=None):
     """Finite-size capacity: the p solving p = N alpha_c(p - 1, kappa) (spec (T3)).
 
     Parameters
@@ -188,7 +189,7 @@ def capacity(d, *, kappa=0.0, n_params=None):
 
     Examples
     --------
-    >>> r = capacity(10)
+    >>> r = solve_p_c(10)
     >>> 30 < r.p_c < 31
     True
     """
@@ -248,18 +249,18 @@ def capacity(d, *, kappa=0.0, n_params=None):
 def p_c(d, *, kappa=0.0, n_params=None):
     """Finite-size capacity p_c(d, kappa): the p solving p = N alpha_c(p - 1, kappa).
 
-    See :func:`capacity` for parameters.
+    See :func:`solve_p_c` for parameters and the full result.
 
     Examples
     --------
     >>> round(p_c(16), 1)
     61.7
     """
-    return capacity(d, kappa=kappa, n_params=n_params).p_c
+    return solve_p_c(d, kappa=kappa, n_params=n_params).p_c
 
 
-def d_min(p, *, kappa=0.0):
-    """Smallest dimension of a d x d memory that stores p facts (inverse of (T3)).
+def solve_d_min(p, *, kappa=0.0):
+    """Smallest dimension of a d x d memory that stores p facts (inverse of (T3)), full result.
 
     p is storable in dimension d iff p <= d^2 alpha_c(p - 1, kappa), i.e.
     d >= d_c = sqrt(p E(p - 1, kappa)).  Returns a :class:`DminResult` with the
@@ -267,7 +268,7 @@ def d_min(p, *, kappa=0.0):
 
     Examples
     --------
-    >>> r = d_min(62)
+    >>> r = solve_d_min(62)
     >>> r.d_min
     17
     """
@@ -287,6 +288,17 @@ def d_min(p, *, kappa=0.0):
         status=0,
         message="converged",
     )
+
+
+def d_min(p, *, kappa=0.0):
+    """Smallest integer d such that a d x d memory stores p facts: ceil(sqrt(p E(p - 1, kappa))).
+
+    Examples
+    --------
+    >>> d_min(62), d_min(61)
+    (17, 16)
+    """
+    return solve_d_min(p, kappa=kappa).d_min
 
 
 def kappa_star(alpha, K):

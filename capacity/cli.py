@@ -1,0 +1,358 @@
+"""The ``capacity`` command: parse -> call the library -> print (or ``--json``).
+
+No numerics live here.  Each subcommand is one ``_add_<name>(subparsers)``
+function that builds its parser and sets ``run`` to a handler taking the parsed
+arguments and returning an exit status; new subcommands (``simulate``,
+``figures``, ``train``) are added the same way.
+
+Exit status: 0 success; 2 bad input (argparse's usage errors, values we cannot
+parse, and the library's ``ValueError``/``TypeError``); 1 numerical failure
+(:class:`~capacity.exceptions.ConvergenceError` or a result with
+``success=False``).  Every error is one line on stderr,
+``capacity <sub>: error: <message>``, with the library's backtick argument
+names (`` `kappa` ``) replaced by the command-line flags (``--kappa``).
+"""
+import argparse
+import itertools
+import json
+import math
+import re
+import sys
+
+from . import __version__
+from .exceptions import ConvergenceError
+
+__all__ = ["main"]
+
+PROG = "capacity"
+
+EXIT_OK = 0
+EXIT_NUMERICAL = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line: ``<prog>: error: <message> (see <prog> --help)``."""
+
+    def error(self, message):
+        message = " ".join(str(message).split())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _CommandError(Exception):
+    """A failure reported as one line on stderr; carries the exit status (2 bad input, 1 numerics)."""
+
+    def __init__(self, message, status=EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+class _StoreOnce(argparse.Action):
+    """Store the raw string; a flag given twice is an error (lists are comma-separated)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(
+                f"{option_string} given more than once; pass several values as one "
+                f"comma-separated list ({option_string} A,B,C)"
+            )
+        setattr(namespace, self.dest, values)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_number(flag, item, text):
+    """One number from the command line: an int if it is written as one, else a float.
+
+    NaN and infinities (including integers too large for a float) are rejected
+    here; ranges are the library's business.
+    """
+    where = f" in {text!r}" if item != text else ""
+    try:
+        x = float(item)
+    except ValueError:
+        raise _CommandError(f"{flag} must be a number; got {item!r}{where}") from None
+    if not math.isfinite(x):
+        raise _CommandError(f"{flag} must be finite; got {item!r}{where}")
+    try:
+        return int(item)
+    except ValueError:
+        return x
+
+
+def _parse_list(flag, text):
+    """A comma-separated list of numbers (one or more)."""
+    items = text.split(",")
+    for i, item in enumerate(items, start=1):
+        if not item.strip():
+            if len(items) == 1:
+                raise _CommandError(f"{flag} must be a number or a comma-separated list of numbers; got {text!r}")
+            raise _CommandError(
+                f"{flag} must be a comma-separated list of numbers; item {i} of {text!r} is empty"
+            )
+    return [_parse_number(flag, item.strip(), text) for item in items]
+
+
+_FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa"}
+
+
+def _library_message(exc):
+    """The library's one-line message with `name` turned into the matching flag."""
+    message = re.sub(r"`(\w+)`", lambda m: _FLAG_NAMES.get(m.group(1), m.group(0)), str(exc))
+    return " ".join(message.split())
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _json_value(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _text_value(name, v):
+    if isinstance(v, (bool, int, str)):
+        return str(v)
+    if not math.isfinite(v):
+        return "n/a"
+    if name == "abserr":
+        return f"{v:.2e}"
+    return f"{v:.10g}"
+
+
+def _print_block(rows, notes, columns, out):
+    """One result as aligned ``name = value   note`` lines."""
+    row = rows[0]
+    values = [_text_value(c, row[c]) for c in columns]
+    wn = max(len(c) for c in columns)
+    wv = max(len(v) for v in values)
+    for c, v in zip(columns, values):
+        line = f"{c:<{wn}} = {v:<{wv}}"
+        if notes.get(c):
+            line += f"   {notes[c]}"
+        print(line.rstrip(), file=out)
+
+
+def _print_table(rows, columns, out):
+    """Several results as an aligned table, one row per result, numbers right-aligned."""
+    cells = [[_text_value(c, row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[j]) for r in cells)) for j, c in enumerate(columns)]
+    print("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths)), file=out)
+    for r in cells:
+        print("  ".join(f"{v:>{w}}" for v, w in zip(r, widths)), file=out)
+
+
+def _emit(rows, *, columns, notes, as_json, several, out):
+    if as_json:
+        clean = [{k: _json_value(v) for k, v in row.items()} for row in rows]
+        payload = clean if several else clean[0]
+        print(json.dumps(payload, indent=2, allow_nan=False), file=out)
+    elif several:
+        _print_table(rows, columns, out)
+    else:
+        _print_block(rows, notes, columns, out)
+
+
+# --------------------------------------------------------------------------- query
+
+# Per mode: the JSON keys (a public contract, in this order), the text columns
+# and the one-line explanations shown for a single value.
+_QUERY_MODES = {
+    "d": {
+        "flag": "--d",
+        "keys": (
+            "d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K",
+            "n_params", "success", "status", "message",
+        ),
+        "columns": ("d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K"),
+        "notes": {
+            "d": "embedding dimension (N = d^2 parameters)",
+            "kappa": "margin",
+            "p_c": "capacity: the p solving p = d^2 alpha_c(p - 1, kappa)",
+            "alpha_c": "Gardner load alpha_c(K, kappa) at K = p_c - 1",
+            "p_log_p_over_d2": "p_c ln(p_c) / d^2",
+            "p_leading": "leading-order asymptotics: the p solving p ln p = d^2 / 2",
+            "K": "competitors per input, K = p_c - 1",
+        },
+    },
+    "p": {
+        "flag": "--p",
+        "keys": ("p", "kappa", "d_min", "d_c", "K", "alpha_c", "success", "status", "message"),
+        "columns": ("p", "kappa", "d_min", "d_c", "K", "alpha_c"),
+        "notes": {
+            "p": "number of facts to store",
+            "kappa": "margin",
+            "d_min": "smallest integer d that stores p facts, ceil(d_c)",
+            "d_c": "real threshold d_c = sqrt(p / alpha_c(p - 1, kappa))",
+            "K": "competitors per input, K = p - 1",
+            "alpha_c": "Gardner load alpha_c(K, kappa)",
+        },
+    },
+    "K": {
+        "flag": "--K",
+        "keys": ("K", "kappa", "expected_dist2", "alpha_c", "abserr", "n_nodes", "success", "status", "message"),
+        "columns": ("K", "kappa", "expected_dist2", "alpha_c", "abserr"),
+        "notes": {
+            "K": "competitors per input",
+            "kappa": "margin",
+            "expected_dist2": "E dist^2(z, C_kappa), z ~ N(0, I_{K+1})",
+            "alpha_c": "Gardner capacity alpha_c = 1 / E dist^2",
+            "abserr": "error estimate of E dist^2",
+        },
+    },
+}
+
+
+def _query_one(theory, mode, x, kappa):
+    """Call the library for one (value, kappa) and return the picked fields."""
+    if mode == "d":
+        res = theory.solve_p_c(x, kappa=kappa)
+    elif mode == "p":
+        res = theory.solve_d_min(x, kappa=kappa)
+    else:
+        res = theory.solve_dist2(x, kappa=kappa)
+        if not res.success:
+            raise ConvergenceError(
+                f"E dist^2 at K={res.K!r}, kappa={res.kappa!r}: {res.message} (abserr={res.abserr:.3g})"
+            )
+    fields = res.to_dict()
+    return {k: fields[k] for k in _QUERY_MODES[mode]["keys"]}
+
+
+def _run_query(args, out=None):
+    out = sys.stdout if out is None else out
+    mode = next(m for m in _QUERY_MODES if getattr(args, m) is not None)
+    spec = _QUERY_MODES[mode]
+    values = _parse_list(spec["flag"], getattr(args, mode))
+    kappas = _parse_list("--kappa", args.kappa) if args.kappa is not None else [0]
+
+    from . import theory  # heavy (Numba); imported only when there is work to do
+
+    rows = []
+    try:
+        for kappa, x in itertools.product(kappas, values):
+            rows.append(_query_one(theory, mode, x, kappa))
+    except (ValueError, TypeError) as exc:
+        raise _CommandError(_library_message(exc)) from None
+    except ConvergenceError as exc:
+        raise _CommandError(f"numerical failure: {_library_message(exc)}", EXIT_NUMERICAL) from None
+    _emit(
+        rows,
+        columns=spec["columns"],
+        notes=spec["notes"],
+        as_json=args.json,
+        several=len(rows) > 1,
+        out=out,
+    )
+    return EXIT_OK
+
+
+_QUERY_DESCRIPTION = """\
+Exact Gardner (replica) capacity of the decoupled linear associative memory,
+at finite K.
+
+A d x d memory (N = d^2 parameters) storing p facts must separate each correct
+output from K = p - 1 competitors with margin kappa.  Gardner's computation gives
+the critical load alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa), z ~ N(0, I_{K+1}),
+and the capacity p_c is the p solving  p = d^2 alpha_c(p - 1, kappa).
+
+Give exactly one of
+  --d D   capacity p_c at dimension d (with alpha_c, p_c ln(p_c)/d^2, the
+          leading-order asymptotic p, and the K = p_c - 1 used);
+  --p P   smallest dimension d_min storing p facts (and the real threshold d_c);
+  --K K   E dist^2 and alpha_c(K, kappa) (with the solver's error estimate).
+Each takes one number or a comma-separated list; --kappa may be a list too, and
+lists give one table row per (kappa, value) pair."""
+
+_QUERY_EPILOG = """\
+examples:
+  capacity query --d 100                  p_c for a 100 x 100 memory
+  capacity query --d 8,16,32,64 --kappa 0,0.5
+  capacity query --p 10000                smallest d storing 10^4 facts
+  capacity query --K 1000 --kappa 1 --json
+
+exit status: 0 ok, 2 bad input, 1 numerical failure."""
+
+
+def _add_query(subparsers):
+    sub = subparsers.add_parser(
+        "query",
+        help="capacity p_c(d), smallest dimension d_min(p), or alpha_c(K)",
+        description=_QUERY_DESCRIPTION,
+        epilog=_QUERY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    mode = sub.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--d", action=_StoreOnce, metavar="D", help="embedding dimension(s), d >= 1")
+    mode.add_argument("--p", action=_StoreOnce, metavar="P", help="number(s) of facts, p >= 2")
+    mode.add_argument("--K", action=_StoreOnce, metavar="K", help="number(s) of competitors, K >= 1")
+    sub.add_argument(
+        "--kappa", action=_StoreOnce, metavar="KAPPA", help="margin(s), 0 <= kappa <= 50 (default: 0)"
+    )
+    sub.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: one object for a single value, a list for several (NaN as null)",
+    )
+    sub.set_defaults(run=_run_query)
+    return sub
+
+
+# --------------------------------------------------------------------------- main
+
+_DESCRIPTION = """\
+Exact capacity of linear associative memories.
+
+Computes the Gardner (replica) capacity of the decoupled linear associative
+memory, exact at finite K: alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa),
+z ~ N(0, I_{K+1}), and the finite-size capacity p_c of a d x d memory, the p
+solving p = d^2 alpha_c(p - 1, kappa)."""
+
+_EPILOG = """\
+examples:
+  capacity query --d 100
+  capacity query --d 8,16,32,64 --json
+  capacity query --p 10000 --kappa 0.5
+  capacity query --K 1,2,1000
+
+Run 'capacity <command> --help' for a command's options."""
+
+
+def _build_parser():
+    parser = _Parser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    # not `required`: main() reports unknown flags first, then a missing command
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
+    commands = {"query": _add_query(subparsers)}
+    return parser, commands
+
+
+def main(argv=None):
+    """Run the ``capacity`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser, commands = _build_parser()
+    try:
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extras)}")
+        if args.command is None:
+            parser.error(f"a command is required: {', '.join(commands)}")
+    except SystemExit as exc:  # --help, --version and usage errors (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    prog = commands[args.command].prog
+    try:
+        return args.run(args)
+    except _CommandError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
