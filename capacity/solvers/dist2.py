@@ -233,18 +233,20 @@ def _clog1p(w):
 
 
 @njit
-def _log_cf_y(s, u):
-    """log E exp(-i u Y), Y = (z - s)_+ (only Mills ratios with Re >= 0 are used)."""
+def _log_cf_y(s, u, pdf_s, r_abs_s):
+    """log E exp(-i u Y), Y = (z - s)_+, given pdf(s) and R(|s|).
+
+    Only Mills ratios with Re >= 0 are evaluated: for s >= 0,
+    E e^{-iuY} = 1 - pdf(s) (R(s) - R(s + iu)); for s < 0,
+    E e^{-iuY} = e^{e} + pdf(s) (R(-s) - R(-s - iu)) with e = ius - u^2/2.
+    """
     lam = 1j * u
     if s >= 0.0:
-        pdf = _pdf(s)
-        d = mills_ratio_complex(complex(s, 0.0)) - mills_ratio_complex(s + lam)
-        return _clog1p(-pdf * d)
-    y = -s
-    pdf = _pdf(s)
-    d = mills_ratio_complex(complex(y, 0.0)) - mills_ratio_complex(y - lam)
+        d = r_abs_s - mills_ratio_complex(s + lam)
+        return _clog1p(-pdf_s * d)
+    d = r_abs_s - mills_ratio_complex(-s - lam)
     e = lam * s + 0.5 * lam * lam
-    return e + _clog1p(pdf * cmath.exp(-e) * d)
+    return e + _clog1p(pdf_s * cmath.exp(-e) * d)
 
 
 @njit
@@ -280,11 +282,13 @@ def integrand_kernel(s, kappa, big_k):
     gauss = sig * psi(mu / sig)
     h = _trapezoid_step(s, kappa, big_k, mu, var)
     n = int(math.ceil(_U_MAX / h))
+    pdf_s = _pdf(s)
+    r_abs_s = mills_ratio(abs(s))
     acc = 0.0
     for j in range(1, n + 1):
         u = j * h
         lam = 1j * u
-        log_chi_x = lam * c + 0.5 * lam * lam + big_k * _log_cf_y(s, u)
+        log_chi_x = lam * c + 0.5 * lam * lam + big_k * _log_cf_y(s, u, pdf_s, r_abs_s)
         log_chi_y = lam * mu + 0.5 * lam * lam * var
         g = -(cmath.exp(log_chi_x) - cmath.exp(log_chi_y)) / (u * u)
         acc += g.real
@@ -364,21 +368,34 @@ _WG = np.array([0.129484966168869693270611432679082, 0.2797053914892766679014677
 
 @njit
 def _gk15(a, b, kappa, big_k):
+    """Gauss-Kronrod 7-15 on [a, b] with QUADPACK's error estimate (qk15)."""
     centr = 0.5 * (a + b)
     hl = 0.5 * (b - a)
+    fv = np.empty(15)
     fc, n = integrand_kernel(centr, kappa, big_k)
     nodes = n
+    fv[14] = fc
     resk = fc * _WGK[7]
     resg = fc * _WG[3]
     for j in range(7):
         dx = hl * _XGK[j]
         f1, n1 = integrand_kernel(centr - dx, kappa, big_k)
         f2, n2 = integrand_kernel(centr + dx, kappa, big_k)
+        fv[2 * j] = f1
+        fv[2 * j + 1] = f2
         nodes += n1 + n2
         resk += _WGK[j] * (f1 + f2)
         if j % 2 == 1:
             resg += _WG[j // 2] * (f1 + f2)
-    return resk * hl, abs((resk - resg) * hl), nodes
+    reskh = 0.5 * resk
+    resasc = _WGK[7] * abs(fc - reskh)
+    for j in range(7):
+        resasc += _WGK[j] * (abs(fv[2 * j] - reskh) + abs(fv[2 * j + 1] - reskh))
+    resasc *= abs(hl)
+    err = abs((resk - resg) * hl)
+    if resasc != 0.0 and err != 0.0:
+        err = resasc * min(1.0, (200.0 * err / resasc) ** 1.5)
+    return resk * hl, err, nodes
 
 
 @njit
@@ -391,7 +408,7 @@ def expected_dist2_kernel(big_k, kappa, abstol, max_intervals):
     exhausted, 2 non-finite integrand.
     """
     s_a, s_b = _window(kappa, big_k)
-    n0 = int(math.ceil((s_b - s_a) * max(1.0, math.sqrt(2.0 * math.log1p(big_k))) / 2.0))
+    n0 = int(math.ceil((s_b - s_a) * max(1.0, math.sqrt(2.0 * math.log1p(big_k))) / 4.0))
     if n0 < 2:
         n0 = 2
     cap = max(max_intervals, n0 + 1)
