@@ -142,8 +142,8 @@ def lln_level(K, *, kappa=0.0, mp=False):
 
     Examples
     --------
-    >>> 3.2 < lln_level(1e6) < 3.5
-    True
+    >>> round(lln_level(1e6), 6)   # the level sits near the top of 1e6 Gaussians
+    4.122525
     """
     with mpmath.workdps(_DPS):
         K = _mpf_arg("K", K, 1.0)
