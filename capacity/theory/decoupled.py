@@ -25,13 +25,12 @@ sharp asymptotics and mechanistic insights", arXiv:2605.10795.
 import math
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import lambertw
 
 from .._validation import check_int, check_real
 from ..exceptions import ConvergenceError
 from ..results import CapacityResult, DminResult, Dist2Result
 from ..solvers import dist2 as _k
+from ..solvers.roots import brent
 
 __all__ = [
     "K_MAX",
@@ -151,11 +150,17 @@ def alpha_c(K, *, kappa=0.0):
 
 
 def _p_leading(n_params):
-    """Leading-order p solving p ln p = N / 2: p = (N/2) / W0(N/2)."""
+    """Leading-order p solving p ln p = N / 2, i.e. p = (N/2) / W0(N/2) (NaN when that p < e)."""
     y = 0.5 * n_params
     if y <= math.e:
         return float("nan")
-    return float(y / lambertw(y).real)
+    w = math.log(y) - math.log(math.log(y))  # W0(y) by Newton from the two-term expansion
+    for _ in range(50):
+        step = (w - y * math.exp(-w)) / (1.0 + w)
+        w -= step
+        if abs(step) <= 1e-15 * w:
+            break
+    return float(y / w)
 
 
 def solve_p_c(d, *, kappa=0.0, n_params=None):
@@ -226,9 +231,7 @@ def solve_p_c(d, *, kappa=0.0, n_params=None):
         if flo == 0.0:
             p = lo
         else:
-            p, info = brentq(f, lo, hi, xtol=1e-12 * hi, rtol=1e-13, full_output=True, disp=False)
-            if not info.converged:  # pragma: no cover - brentq on a bracketed monotone root
-                raise ConvergenceError(f"p_c root search did not converge for d={d!r}, kappa={kappa!r}")
+            p = brent(f, lo, hi, xtol=1e-12 * hi, rtol=1e-13)
     K = p - 1.0
     e = _checked(_solve(K, kappa))
     return CapacityResult(
@@ -338,4 +341,4 @@ def kappa_star(alpha, K):
     def f(kappa):
         return alpha * _checked(_solve(K, kappa)) - 1.0
 
-    return float(brentq(f, 0.0, hi, xtol=1e-12, rtol=1e-13))
+    return float(brent(f, 0.0, hi, xtol=1e-12, rtol=1e-13))

@@ -27,8 +27,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, special
-
 from .._validation import check_int, check_real
 
 __all__ = ["ProjectionSample", "prob_raised", "sample_projection"]
@@ -82,6 +80,8 @@ def prob_raised(K, *, kappa=0.0):
     >>> round(prob_raised(1), 12)      # P(z_1 > z_0) = 1/2
     0.5
     """
+    from scipy import integrate, special  # lazy: keeps `import capacity` fast
+
     K = check_real("K", K, low=1.0, high=1e30)
     kappa = check_real("kappa", kappa, low=0.0, high=50.0)
     # integrand phi(x) exp(K log Phi(x - kappa)); its mass sits near the maximum of K competitors
@@ -102,6 +102,8 @@ def prob_raised(K, *, kappa=0.0):
 
 def _top_order_stats(rng, n, K, B):
     """The B largest of K i.i.d. N(0,1), descending, for n inputs (exact, Renyi)."""
+    from scipy import special
+
     if K <= 4 * B:
         z = rng.standard_normal((n, K))
         z = -np.sort(-z, axis=1)
