@@ -94,7 +94,8 @@ def _parse_list(flag, text):
     return [_parse_number(flag, item.strip(), text) for item in items]
 
 
-_FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa"}
+_FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model",
+               "embedding": "--embedding", "seed": "--seed", "trial": "--trials", "method": "--method"}
 
 
 def _library_message(exc):
@@ -301,6 +302,189 @@ def _add_query(subparsers):
     return sub
 
 
+# --------------------------------------------------------------------------- simulate
+
+
+def _parse_int(flag, text, low, high=None):
+    x = _parse_number(flag, text.strip(), text)
+    if not isinstance(x, int) and not (isinstance(x, float) and x.is_integer()):
+        raise _CommandError(f"{flag} must be an integer; got {text!r}")
+    x = int(x)
+    if x < low or (high is not None and x > high):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise _CommandError(f"{flag} must be an integer {rng}; got {text!r}")
+    return x
+
+
+def _parse_grid(flag, text):
+    """'50:80:3' (start:stop:step, stop included when on the grid) or a comma list of integers."""
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) not in (2, 3):
+            raise _CommandError(f"{flag} must be START:STOP[:STEP] or a comma-separated list; got {text!r}")
+        start, stop = (_parse_int(flag, t, 2) for t in parts[:2])
+        step = _parse_int(flag, parts[2], 1) if len(parts) == 3 else 1
+        if stop < start:
+            raise _CommandError(f"{flag} range must have STOP >= START; got {text!r}")
+        values = list(range(start, stop + 1, step))
+    else:
+        values = [_parse_int(flag, t, 2) for t in text.split(",")] if text.strip() else []
+    if not values:
+        raise _CommandError(f"{flag} must list at least one p; got {text!r}")
+    if len(set(values)) != len(values):
+        raise _CommandError(f"{flag} lists a value twice; got {text!r}")
+    return values
+
+
+def _run_simulate(args, out=None):
+    out = sys.stdout if out is None else out
+    d = _parse_int("--d", args.d, 1, 4096)
+    ps = _parse_grid("--p", args.p)
+    trials = _parse_int("--trials", args.trials or "20", 1)
+    seed = _parse_int("--seed", args.seed or "0", 0)
+    jobs = _parse_int("--jobs", args.jobs or "1", 1, 256)
+    n_boot = _parse_int("--n-boot", args.n_boot or "1000", 0)
+    K = None if args.K is None else _parse_int("--K", args.K, 1)
+    if args.model == "coupled" and K is not None:
+        raise _CommandError("--K is fixed to p - 1 in the coupled model; omit it")
+    store = None if args.no_store else args.store
+
+    import warnings
+
+    from .sweeps.capacity_sweep import simulate_capacity
+    from .sweeps.runner import SweepError
+
+    experiment = "margin" if args.margin else "feasibility"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = simulate_capacity(args.model, d, ps, trials=trials, seed=seed, experiment=experiment, K=K,
+                                    embedding=args.embedding, method=args.method, store=store, jobs=jobs,
+                                    progress=None if not args.json else False, n_boot=n_boot)
+    except (ValueError, TypeError) as exc:
+        raise _CommandError(_library_message(exc)) from None
+    except SweepError as exc:
+        raise _CommandError(f"{len(exc.failures)} trial(s) failed; rerun to retry them: "
+                            f"{_library_message(exc)}", EXIT_NUMERICAL) from None
+    except OSError as exc:
+        raise _CommandError(f"--store: cannot use {store!r}: {exc}") from None
+
+    from . import theory  # the theory value is printed beside the estimate, never fed back
+
+    pc = theory.p_c(d) if (K is None and d * d >= 2 * theory.expected_dist2(1)) else float("nan")
+    if args.margin:
+        return _emit_margin(res, d, pc, theory, args, out)
+    payload = res.to_dict()
+    payload["p_c_theory"] = pc
+    payload["n_undecided"] = sum(pt.n_undecided for pt in res.points)
+    if args.json:
+        clean = json.loads(json.dumps(payload, default=str).replace("NaN", "null").replace("Infinity", "null"))
+        print(json.dumps(clean, indent=2, allow_nan=False), file=out)
+        return EXIT_OK
+    print(f"{args.model} memory, d = {d}, {trials} trials per p, seed {seed}, embedding {args.embedding}"
+          + (f", K = {K}" if K is not None else ", K = p - 1"), file=out)
+    rows = [{"p": pt.p, "feasible": pt.n_feasible, "infeasible": pt.n_infeasible, "undecided": pt.n_undecided,
+             "P(feasible)": pt.p_feasible, "ci_low": pt.ci_low, "ci_high": pt.ci_high} for pt in res.points]
+    _print_table(rows, tuple(rows[0]), out)
+    fit = res.p50
+    ci = f"[{fit.ci_low:.4g}, {fit.ci_high:.4g}]"
+    print(f"p50 = {fit.p50:.4g}  95% CI {ci}  ({fit.method}; {fit.message})", file=out)
+    print(f"theory p_c = {pc:.6g}  (decoupled, spec (T3))", file=out)
+    print(f"undecided trials: {payload['n_undecided']}", file=out)
+    for w in res.warnings:
+        print(f"warning: {w}", file=out)
+    return EXIT_OK
+
+
+def _emit_margin(res, d, pc, theory, args, out):
+    import numpy as np
+
+    points = []
+    tasks_p = sorted({pt.p for pt in res.points})
+    per = len(res.records) // max(1, len(tasks_p))
+    for i, p in enumerate(tasks_p):
+        recs = res.records[i * per:(i + 1) * per]
+        k = np.array([r["kappa_hat"] for r in recs if r["verdict"] == "feasible"], dtype=float)
+        alpha = p / d**2
+        try:
+            ks = theory.kappa_star(alpha, p - 1) if args.K is None else float("nan")
+        except ValueError:
+            ks = float("nan")  # above the theory's capacity: no positive margin
+        points.append({
+            "p": p, "alpha": alpha, "n_trials": len(recs),
+            "n_feasible": int(sum(r["verdict"] == "feasible" for r in recs)),
+            "n_infeasible": int(sum(r["verdict"] == "infeasible" for r in recs)),
+            "n_undecided": int(sum(r["verdict"] == "undecided" for r in recs)),
+            "kappa_hat_mean": float(k.mean()) if k.size else float("nan"),
+            "kappa_hat_se": float(k.std(ddof=1) / np.sqrt(k.size)) if k.size > 1 else float("nan"),
+            "kappa_star_theory": ks,
+        })
+    payload = {"d": d, "model": args.model, "experiment": "margin", "points": points, "p_c_theory": pc}
+    if args.json:
+        clean = [{k: _json_value(v) for k, v in pt.items()} for pt in points]
+        payload["points"] = clean
+        payload["p_c_theory"] = _json_value(pc)
+        print(json.dumps(payload, indent=2, allow_nan=False), file=out)
+        return EXIT_OK
+    print(f"max-margin memory ({args.model}), d = {d}; kappa_hat = normalised margin of the Frobenius "
+          f"max-margin W; theory kappa* solves alpha E(p - 1, kappa) = 1", file=out)
+    _print_table(points, ("p", "alpha", "n_feasible", "n_infeasible", "n_undecided", "kappa_hat_mean",
+                          "kappa_hat_se", "kappa_star_theory"), out)
+    return EXIT_OK
+
+
+_SIMULATE_DESCRIPTION = """\
+Certified finite-size simulation of the linear associative memory.
+
+Samples instances (inputs, targets and competitors with N(0, I/d) entries or
+on the unit sphere), decides each one exactly: feasible (a W whose p K margins
+are all re-scored > 0), infeasible (a verified Gordan certificate) or undecided
+(reported, never folded).  Prints P(feasible) per p with exact (Clopper-Pearson)
+intervals, p50 from a logistic fit with a bootstrap CI, and the theory's p_c
+beside it.  Every finished trial is committed to the --store SQLite file at
+once: rerunning the same command resumes without repeating or losing trials,
+and results do not depend on --jobs."""
+
+_SIMULATE_EPILOG = """\
+examples:
+  capacity simulate --model decoupled --d 16 --p 50:80:3 --trials 40 --seed 1
+  capacity simulate --model coupled --d 12 --p 36,40,44 --trials 20 --jobs 2 --json
+  capacity simulate --d 16 --p 30 --trials 10 --margin     max-margin kappa_hat vs theory kappa*
+
+exit status: 0 ok, 2 bad input, 1 trials failed (rerun retries them)."""
+
+
+def _add_simulate(subparsers):
+    sub = subparsers.add_parser(
+        "simulate",
+        help="certified simulation: P(feasible) per p, p50 with CI, theory p_c beside it",
+        description=_SIMULATE_DESCRIPTION,
+        epilog=_SIMULATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    sub.add_argument("--model", choices=("decoupled", "coupled"), default="decoupled")
+    sub.add_argument("--d", action=_StoreOnce, required=True, metavar="D", help="embedding dimension (integer)")
+    sub.add_argument("--p", action=_StoreOnce, required=True, metavar="GRID",
+                     help="numbers of facts: START:STOP[:STEP] (STOP included) or a comma list")
+    sub.add_argument("--trials", action=_StoreOnce, metavar="N", help="instances per p (default 20)")
+    sub.add_argument("--seed", action=_StoreOnce, metavar="S", help="base seed (default 0)")
+    sub.add_argument("--K", action=_StoreOnce, metavar="K", help="decoupled competitors per input (default p - 1)")
+    sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian")
+    sub.add_argument("--method", choices=("ldp", "highs"), default="ldp",
+                     help="working-set engine: Lawson-Hanson LDP/NNLS (default) or the HiGHS LP")
+    sub.add_argument("--store", default="results.sqlite", metavar="FILE",
+                     help="SQLite results file, committed per trial (default results.sqlite)")
+    sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
+    sub.add_argument("--jobs", action=_StoreOnce, metavar="N", help="worker processes (default 1)")
+    sub.add_argument("--n-boot", action=_StoreOnce, metavar="B", help="bootstrap replicates for p50")
+    sub.add_argument("--margin", action="store_true",
+                     help="run the max-margin solver instead and report kappa_hat vs theory kappa*")
+    sub.add_argument("--json", action="store_true", help="print one JSON object")
+    sub.set_defaults(run=_run_simulate)
+    return sub
+
+
 # --------------------------------------------------------------------------- main
 
 _DESCRIPTION = """\
@@ -317,6 +501,7 @@ examples:
   capacity query --d 8,16,32,64 --json
   capacity query --p 10000 --kappa 0.5
   capacity query --K 1,2,1000
+  capacity simulate --model decoupled --d 16 --p 50:80:3 --trials 40 --seed 1
 
 Run 'capacity <command> --help' for a command's options."""
 
@@ -332,7 +517,7 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     # not `required`: main() reports unknown flags first, then a missing command
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
-    commands = {"query": _add_query(subparsers)}
+    commands = {"query": _add_query(subparsers), "simulate": _add_simulate(subparsers)}
     return parser, commands
 
 

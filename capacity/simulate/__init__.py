@@ -1,0 +1,25 @@
+"""Finite-size simulator: an independent, certified check of the theory (spec/simulator.md).
+
+Depends only on NumPy, SciPy, HiGHS and the package's bottom layer — never on
+:mod:`capacity.theory` — so that it can contradict it.
+
+- :mod:`.instances` — coupled / decoupled instances, reproducible from a seed;
+- :mod:`.feasibility` — certified verdicts (feasible / infeasible / undecided);
+- :mod:`.margin` — the Frobenius max-margin memory, its scores and spectrum;
+- :mod:`.hebbian` — the correlation-matrix baseline;
+- :mod:`.estimate` — binomial intervals and p50 with a bootstrap CI;
+- :mod:`.trial` — one trial as a function of a JSON task (what sweeps run).
+"""
+from .estimate import P50Result, PointSummary, binomial_ci, fit_p50, summarize_points
+from .feasibility import FeasibilityResult, solve_feasibility
+from .hebbian import HebbianResult, hebbian_recall
+from .instances import EMBEDDINGS, MODELS, Instance, make_instance
+from .margin import MaxMarginResult, solve_max_margin
+from .trial import EXPERIMENTS, make_task, run_trial
+
+__all__ = [
+    "EMBEDDINGS", "EXPERIMENTS", "MODELS",
+    "FeasibilityResult", "HebbianResult", "Instance", "MaxMarginResult", "P50Result", "PointSummary",
+    "binomial_ci", "fit_p50", "hebbian_recall", "make_instance", "make_task", "run_trial",
+    "solve_feasibility", "solve_max_margin", "summarize_points",
+]

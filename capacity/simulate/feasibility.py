@@ -1,0 +1,354 @@
+r"""Exact feasibility (kappa = 0 capacity) with certificates, by cutting planes.
+
+Spec: shared/spec/simulator.md §2.  Row (mu, c) of the constraint matrix is
+a = vec((y_mu - c) x_mu^T); the instance is *feasible* iff some W has a.vec(W) > 0
+for every row.  The LP on a working set R of rows is
+
+    maximise tau  s.t.  d a_r . w - tau >= 0  (r in R),   -1 <= w_i <= 1,   tau <= 1,
+
+always feasible (w = 0, tau = 0) and bounded, solved by HiGHS (``highspy``, rows
+added incrementally, warm-started).  Verdicts, never anything in between:
+
+- **feasible** — tau* > 0 *and* the returned W, re-scored in float64 over *all*
+  p K constraints, has every margin > 0.  The minimum margin and the normalised
+  margin kappa_hat = min margin / (||W||_F / d) are reported.
+- **infeasible** — a Farkas/Gordan certificate: lambda >= 0 with sum lambda = 1 over
+  rows of the working set (a subset being infeasible proves the whole instance
+  infeasible), taken from the LP's row duals (or, if that fails, from the LP
+  min ||sum lambda_r a_r||_1 over the simplex) and *verified* in float64:
+  cert_bound = d ||sum_r lambda_r a_r||_2 bounds the best normalised margin of any W
+  (for ||W||_F = d, min_r a_r.w <= sum lambda_r a_r.w <= ||sum lambda a|| d), and the
+  verdict requires cert_bound <= ``cert_tol`` (default 1e-7; normalised margins of
+  these instances are O(0.01-1), so this separates the cases by 5+ orders).
+- **undecided** — anything else (solver status not optimal, tau* tiny but the
+  certificate does not verify, round budget exhausted).  Reported, never folded.
+
+Cutting planes: start from the 4 competitors per input that the Hebbian memory
+ranks most dangerous, solve, re-score every constraint with BLAS (O(p K d)), add
+up to ``add_per_input`` most violated rows per input, re-solve; stop when no
+constraint is violated.
+
+Two engines solve the working-set problem (``method``):
+
+- ``"ldp"`` (default): the least-distance program min ||w|| s.t. d A_R w >= 1 — the
+  hard-margin SVM — by Lawson & Hanson's exact reduction to one non-negative least
+  squares problem (*Solving Least Squares Problems*, 1974, ch. 23), solved by
+  ``scipy.optimize.nnls``: with E = [d A_R^T; 1^T] and f = e_{n+1}, the NNLS residual
+  r = E u - f is zero iff the rows admit no W (then u / sum u is a Gordan certificate,
+  sum_r u_r a_r = 0), and otherwise w = -r_{1..n} / r_{n+1} is the max-margin W of the
+  working set.  Same certificates, 3-6x faster than the LP at d = 16-24.
+- ``"highs"``: the LP above in HiGHS (``highspy``), rows added incrementally and
+  re-solved from the previous basis; certificates from the row duals, or from the
+  LP min ||sum lambda_r a_r||_1 over the simplex.
+
+Either way the verdict rests only on the float64 checks above, not on the solver.
+"""
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = [
+    "FeasibilityResult", "solve_feasibility", "ldp_cutting_planes", "constraint_rows", "verify_certificate",
+    "verify_separating",
+]
+
+_TAU_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class FeasibilityResult:
+    """Certified verdict of one instance (see module docstring)."""
+
+    verdict: str  # "feasible" | "infeasible" | "undecided"
+    min_margin: float  # feasible: min raw margin of the returned W over all constraints
+    kappa_hat: float  # feasible: normalised margin of that W (not the max margin)
+    cert_bound: float  # infeasible: verified bound on the best normalised margin
+    tau: float  # LP optimum on the final working set
+    n_rows: int  # rows in the final working set
+    n_constraints: int  # p K
+    rounds: int
+    seconds: float
+    message: str
+
+    def to_dict(self):
+        return {k: (v.item() if hasattr(v, "item") else v) for k, v in asdict(self).items()}
+
+
+def constraint_rows(inst, pairs, comps):
+    """Dense rows vec((y_mu - c) x_mu^T) for the (mu, k) pairs with competitor vectors comps."""
+    mu = pairs[:, 0]
+    diff = inst.y[mu] - comps  # (n, d)
+    return (diff[:, :, None] * inst.x[mu][:, None, :]).reshape(len(pairs), -1)
+
+
+def verify_certificate(rows, lam, d):
+    """Float64 check of a Gordan certificate: returns d ||sum lambda_r a_r||_2 after
+    clipping lambda to >= 0 and normalising to sum 1 (inf if lambda has no mass)."""
+    lam = np.clip(np.asarray(lam, dtype=float), 0.0, None)
+    s = lam.sum()
+    if not np.isfinite(s) or s <= 0:
+        return float("inf")
+    g = (lam / s) @ rows
+    return float(d * np.linalg.norm(g))
+
+
+def verify_separating(inst, W):
+    """Float64 re-scoring of all p K constraints: the minimum raw margin of W (> 0 certifies feasibility)."""
+    return float(inst.margins(W).min())
+
+
+def _competitors_of(inst, pairs):
+    out = np.empty((len(pairs), inst.d))
+    if inst.model == "coupled":
+        for i, (mu, k) in enumerate(pairs):
+            out[i] = inst.competitor(mu, k)
+        return out
+    # decoupled: regenerate the needed blocks once each
+    blocks = pairs[:, 0] // 64
+    for b in np.unique(blocks):
+        zb = inst.competitor_block(int(b))
+        sel = np.nonzero(blocks == b)[0]
+        out[sel] = zb[pairs[sel, 0] - 64 * b, pairs[sel, 1]]
+    return out
+
+
+class _LP:
+    """The working-set LP in highspy, rows appended incrementally (warm starts)."""
+
+    def __init__(self, n):
+        import highspy
+
+        self.hs = highspy
+        self.inf = highspy.kHighsInf
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.setOptionValue("random_seed", 0)
+        self.n = n
+        lower = np.full(n + 1, -1.0)
+        upper = np.ones(n + 1)
+        lower[n] = -self.inf
+        self.h.addVars(n + 1, lower, upper)
+        self.h.changeColsCost(1, np.array([n], dtype=np.int32), np.array([-1.0]))
+        self.rows = []
+
+    def add(self, rows, scale):
+        m = len(rows)
+        vals = np.concatenate([rows * scale, -np.ones((m, 1))], axis=1)
+        starts = np.arange(m, dtype=np.int32) * (self.n + 1)
+        idx = np.tile(np.arange(self.n + 1, dtype=np.int32), m)
+        self.h.addRows(m, np.zeros(m), np.full(m, self.inf), m * (self.n + 1), starts, idx, vals.ravel())
+        self.rows.append(rows)
+
+    def solve(self):
+        self.h.run()
+        status = self.h.getModelStatus()
+        ok = status == self.hs.HighsModelStatus.kOptimal
+        sol = self.h.getSolution()
+        w = np.array(sol.col_value[: self.n])
+        tau = float(sol.col_value[self.n]) if ok else float("nan")
+        duals = np.array(sol.row_dual)
+        return ok, self.h.modelStatusToString(status), w, tau, duals
+
+    def all_rows(self):
+        return np.concatenate(self.rows, axis=0)
+
+
+def _gordan_lp(rows):
+    """min ||sum lambda_r a_r||_1 over the simplex (HiGHS); returns lambda or None."""
+    import highspy
+
+    m, n = rows.shape
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    # variables: lambda (m) >= 0, s (n) >= 0; rows: -s <= A^T lambda <= s, sum lambda = 1
+    h.addVars(m + n, np.zeros(m + n), np.full(m + n, inf))
+    h.changeColsCost(n, np.arange(m, m + n, dtype=np.int32), np.ones(n))
+    at = np.ascontiguousarray(rows.T)  # (n, m)
+    idx = np.concatenate([np.arange(m), [0]]).astype(np.int32)
+    for i in range(n):
+        cols = np.concatenate([np.arange(m), [m + i]]).astype(np.int32)
+        h.addRow(-inf, 0.0, m + 1, cols, np.concatenate([at[i], [-1.0]]))  # A^T lam - s <= 0
+        h.addRow(0.0, inf, m + 1, cols, np.concatenate([at[i], [1.0]]))  # A^T lam + s >= 0
+    del idx
+    h.addRow(1.0, 1.0, m, np.arange(m, dtype=np.int32), np.ones(m))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.array(h.getSolution().col_value[:m])
+
+
+def _initial_pairs(inst, per_input):
+    margins_h = inst.margins(inst.y.T @ inst.x)
+    k0 = min(per_input, inst.K)
+    top = np.argsort(margins_h, axis=1)[:, :k0]
+    return np.stack([np.repeat(np.arange(inst.p), k0), top.ravel()], axis=1)
+
+
+def _violated_pairs(m, in_set, add_per_input, threshold):
+    """Up to add_per_input most violated (margin < threshold) new pairs per input."""
+    new = []
+    order = np.argsort(m, axis=1)[:, :add_per_input]
+    for mu in range(m.shape[0]):
+        for k in order[mu]:
+            if m[mu, k] >= threshold:
+                break
+            if (mu, int(k)) not in in_set:
+                in_set.add((mu, int(k)))
+                new.append((mu, int(k)))
+    return np.array(new, dtype=int).reshape(-1, 2)
+
+
+def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_per_input=4):
+    """Hard-margin SVM on growing working sets via Lawson-Hanson LDP/NNLS.
+
+    Stops when every margin of the working-set optimum W is > 0 (``target="positive"``)
+    or >= 1 - 1e-9 (``target="unit"``, then W is the max-margin memory of the whole
+    instance), or when the working set admits no W.  Returns
+    ``(status, W, rows, u, rounds)`` with status "separated", "inconsistent" or
+    "budget" and ``rows`` the unscaled working-set rows.
+    """
+    from scipy.optimize import nnls
+
+    d, n = inst.d, inst.d * inst.d
+    pairs = _initial_pairs(inst, initial_per_input)
+    in_set = set(map(tuple, pairs.tolist()))
+    rows = constraint_rows(inst, pairs, _competitors_of(inst, pairs))
+    threshold = 0.0 if target == "positive" else 1.0 - 1e-9
+    f = np.zeros(n + 1)
+    f[n] = 1.0
+    for rnd in range(1, max_rounds + 1):
+        E = np.empty((n + 1, len(rows)))
+        E[:n] = rows.T * d
+        E[n] = 1.0
+        u, res = nnls(E, f, maxiter=50 * (n + 1))
+        r = E @ u - f
+        if res <= 1e-9 or r[n] >= 0.0:
+            return "inconsistent", None, rows, u, rnd
+        W = (-r[:n] / r[n]).reshape(d, d)
+        m = inst.margins(W) * d  # in the LDP's units: >= 1 on the working set
+        if (target == "positive" and m.min() > 0.0) or (target == "unit" and m.min() >= threshold):
+            return "separated", W, rows, u, rnd
+        new = _violated_pairs(m, in_set, add_per_input, threshold if target == "unit" else 1.0 - 1e-9)
+        if len(new) == 0:
+            # every violated row is already in the working set, i.e. violated only at the
+            # NNLS round-off level: W is the optimum of the whole instance
+            if target == "unit" and m.min() > 0.0:
+                return "separated", W, rows, u, rnd
+            return "budget", W, rows, u, rnd
+        rows = np.vstack([rows, constraint_rows(inst, new, _competitors_of(inst, new))])
+    return "budget", None, rows, u, max_rounds
+
+
+def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input):
+    d = inst.d
+    status, W, rows, u, rounds = ldp_cutting_planes(inst, target="positive", max_rounds=max_rounds,
+                                                    add_per_input=add_per_input,
+                                                    initial_per_input=initial_per_input)
+
+    class _Rows:  # minimal stand-in for the LP bookkeeping used by _result
+        pass
+
+    lp = _Rows()
+    lp.rows = [rows]
+    if status == "separated":
+        mm = verify_separating(inst, W)
+        return _result("feasible", tau=float("nan"), lp=lp, inst=inst, rounds=rounds, t0=t0, min_margin=mm,
+                       kappa_hat=mm / (np.linalg.norm(W) / d),
+                       message="all p K margins of the working-set max-margin W re-scored in float64 and > 0")
+    if status == "inconsistent":
+        bound = verify_certificate(rows, u, d)
+        if bound <= cert_tol:
+            return _result("infeasible", tau=0.0, lp=lp, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+                           message=f"Gordan certificate from the LDP/NNLS solution on {len(rows)} rows, verified")
+        return _result("undecided", tau=0.0, lp=lp, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+                       message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
+    return _result("undecided", tau=float("nan"), lp=lp, inst=inst, rounds=rounds, t0=t0,
+                   message=f"no verdict after {rounds} cutting-plane rounds")
+
+
+def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=60, add_per_input=2, initial_per_input=4):
+    """Certified feasibility verdict for one instance (see module docstring).
+
+    Parameters
+    ----------
+    inst : Instance
+    cert_tol : float
+        Largest verified normalised-margin bound accepted as an infeasibility proof.
+    max_rounds : int
+        Cutting-plane rounds before giving up (verdict "undecided").
+    add_per_input : int
+        Most violated rows added per input and round.
+    initial_per_input : int
+        Rows per input in the first working set (Hebbian-ranked).
+
+    method : {"ldp", "highs"}
+        Working-set engine (see module docstring).
+
+    Returns
+    -------
+    FeasibilityResult
+    """
+    t0 = time.perf_counter()
+    if method == "ldp":
+        return _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
+    if method != "highs":
+        raise ValueError(f"`method` must be 'ldp' or 'highs'; got {method!r}")
+    d, n = inst.d, inst.d * inst.d
+    # initial working set: competitors ranked by the Hebbian memory W_H = Y^T X
+    pairs = _initial_pairs(inst, initial_per_input)
+    in_set = set(map(tuple, pairs.tolist()))
+    lp = _LP(n)
+    lp.add(constraint_rows(inst, pairs, _competitors_of(inst, pairs)), d)
+    tau = float("nan")
+    for rnd in range(1, max_rounds + 1):
+        ok, status, w, tau, duals = lp.solve()
+        if not ok:
+            return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0,
+                           message=f"HiGHS status {status}")
+        if tau <= _TAU_TOL:
+            rows = lp.all_rows()
+            bound = verify_certificate(rows, duals, d)
+            how = "LP row duals"
+            if not bound <= cert_tol:
+                lam = _gordan_lp(rows)
+                if lam is not None:
+                    bound2 = verify_certificate(rows, lam, d)
+                    if bound2 < bound:
+                        bound, how = bound2, "Gordan LP"
+            if bound <= cert_tol:
+                return _result("infeasible", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0, cert_bound=bound,
+                               message=f"Gordan certificate from {how} on {len(rows)} rows, verified")
+            return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0, cert_bound=bound,
+                           message=f"tau* = {tau:.3g} but certificate bound {bound:.3g} > {cert_tol:g}")
+        W = w.reshape(d, d)
+        m = inst.margins(W)
+        if np.all(m > 0):
+            mm = float(m.min())
+            return _result("feasible", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0, min_margin=mm,
+                           kappa_hat=mm / (np.linalg.norm(W) / d),
+                           message="all p K margins of the LP solution re-scored in float64 and > 0")
+        new = _violated_pairs(m, in_set, add_per_input, 1e-300)
+        if len(new) == 0:  # pragma: no cover - violated rows are never already in the set at an optimum
+            return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0,
+                           message="violated constraints already in the working set (numerical trouble)")
+        lp.add(constraint_rows(inst, new, _competitors_of(inst, new)), d)
+    return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=max_rounds, t0=t0,
+                   message=f"no verdict after {max_rounds} cutting-plane rounds")
+
+
+def _result(verdict, *, tau, lp, inst, rounds, t0, message, min_margin=float("nan"), kappa_hat=float("nan"),
+            cert_bound=float("nan")):
+    return FeasibilityResult(
+        verdict=verdict,
+        min_margin=float(min_margin),
+        kappa_hat=float(kappa_hat),
+        cert_bound=float(cert_bound),
+        tau=float(tau),
+        n_rows=int(sum(len(r) for r in lp.rows)),
+        n_constraints=int(inst.p * inst.K),
+        rounds=int(rounds),
+        seconds=time.perf_counter() - t0,
+        message=message,
+    )

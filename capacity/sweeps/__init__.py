@@ -1,0 +1,19 @@
+"""Parameter sweeps that lose nothing: a SQLite results store, any executor, resume.
+
+Physics-agnostic (spec/simulator.md §7): a sweep is a picklable function
+``fn(task) -> result`` over JSON-serialisable task dicts that carry all
+parameters and the seed.  :func:`run_sweep` commits every result to a
+:class:`ResultsStore` as it completes, so an interrupted sweep (Ctrl-C,
+``kill -9``) resumes by running it again; it skips the tasks already stored.
+
+- :mod:`.store` — :class:`ResultsStore`, :func:`task_key`, :class:`TrialRecord`;
+- :mod:`.runner` — :func:`run_sweep`, :class:`SweepError`.
+
+Any ``concurrent.futures.Executor`` runs the tasks: serial in-process by
+default, a process pool with ``jobs > 1``, or a Dask cluster through
+``dask.distributed.Client(...).get_executor()``.
+"""
+from .runner import SweepError, run_sweep
+from .store import DEFAULT_STORE_NAME, ResultsStore, TrialRecord, task_key
+
+__all__ = ["DEFAULT_STORE_NAME", "ResultsStore", "SweepError", "TrialRecord", "run_sweep", "task_key"]
