@@ -200,24 +200,26 @@ def _violated_pairs(m, in_set, add_per_input, threshold):
     return np.array(new, dtype=int).reshape(-1, 2)
 
 
-def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_per_input=4):
+def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_per_input=4, prune=True):
     """Hard-margin SVM on growing working sets via Lawson-Hanson LDP/NNLS.
 
     Stops when every margin of the working-set optimum W is > 0 (``target="positive"``)
     or >= 1 - 1e-9 (``target="unit"``, then W is the max-margin memory of the whole
-    instance), or when the working set admits no W.  Returns
-    ``(status, W, rows, u, rounds)`` with status "separated", "inconsistent" or
-    "budget" and ``rows`` the unscaled working-set rows.
+    instance), or when the working set admits no W.  With ``prune`` the rows with a
+    zero NNLS multiplier are dropped from the working set after each round (they may
+    come back: every round re-scores all constraints), which keeps each NNLS at about
+    d^2 + (new rows) columns.  Returns ``(status, W, rows, u, rounds)`` with status
+    "separated", "inconsistent" or "budget" and ``rows`` the unscaled working-set rows.
     """
     from scipy.optimize import nnls
 
     d, n = inst.d, inst.d * inst.d
     pairs = _initial_pairs(inst, initial_per_input)
-    in_set = set(map(tuple, pairs.tolist()))
     rows = constraint_rows(inst, pairs, _competitors_of(inst, pairs))
     threshold = 0.0 if target == "positive" else 1.0 - 1e-9
     f = np.zeros(n + 1)
     f[n] = 1.0
+    u = np.zeros(len(rows))
     for rnd in range(1, max_rounds + 1):
         E = np.empty((n + 1, len(rows)))
         E[:n] = rows.T * d
@@ -230,13 +232,18 @@ def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_
         m = inst.margins(W) * d  # in the LDP's units: >= 1 on the working set
         if (target == "positive" and m.min() > 0.0) or (target == "unit" and m.min() >= threshold):
             return "separated", W, rows, u, rnd
+        if prune:
+            keep = u > 0.0
+            pairs, rows = pairs[keep], rows[keep]
+        in_set = set(map(tuple, pairs.tolist()))
         new = _violated_pairs(m, in_set, add_per_input, threshold if target == "unit" else 1.0 - 1e-9)
         if len(new) == 0:
             # every violated row is already in the working set, i.e. violated only at the
             # NNLS round-off level: W is the optimum of the whole instance
             if target == "unit" and m.min() > 0.0:
-                return "separated", W, rows, u, rnd
+                return "separated", W, rows, u[u > 0.0] if prune else u, rnd
             return "budget", W, rows, u, rnd
+        pairs = np.vstack([pairs, new])
         rows = np.vstack([rows, constraint_rows(inst, new, _competitors_of(inst, new))])
     return "budget", None, rows, u, max_rounds
 
@@ -268,7 +275,7 @@ def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
                    message=f"no verdict after {rounds} cutting-plane rounds")
 
 
-def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=60, add_per_input=2, initial_per_input=4):
+def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_per_input=4, initial_per_input=4):
     """Certified feasibility verdict for one instance (see module docstring).
 
     Parameters

@@ -1,0 +1,124 @@
+"""Certified simulator vs a plain dense HiGHS feasibility LP, on identical instances.
+
+Part 1 (d = 12, 16 near the theory's p_c, decoupled and coupled): for each
+instance, the median wall time of
+  - ours (default engine): cutting planes + Lawson-Hanson LDP/NNLS, certified verdict;
+  - ours (HiGHS engine): cutting planes + incremental HiGHS LP, certified verdict;
+  - dense: scipy.optimize.linprog(method="highs") on all p K rows at once
+    (max tau s.t. A w >= tau, -1 <= w <= 1, tau <= 1), verdict = sign of tau*, no certificate;
+with the ratio dense / ours and whether the verdicts agree.
+Part 2: ours alone at d = 32 and 64 near p_c, each instance in its own process,
+reporting wall time and the process's peak resident memory.
+
+Run:  python benchmarks/bench_simulator.py [--quick] [--skip-64]
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from capacity.simulate import make_instance, solve_feasibility  # noqa: E402
+from capacity.simulate.feasibility import constraint_rows  # noqa: E402
+
+P_NEAR = {12: 40, 16: 62, 32: 182, 64: 564}  # round(p_c(d)) from `capacity query --d 12,16,32,64`
+
+
+def dense_lp(inst):
+    from scipy.optimize import linprog
+
+    d, n = inst.d, inst.d * inst.d
+    pairs = np.array([(mu, k) for mu in range(inst.p) for k in range(inst.K)])
+    comps = np.concatenate([inst.competitor_block(b).reshape(-1, d) for b in range(inst.n_blocks())])
+    A = constraint_rows(inst, pairs, comps) * d
+    A_ub = np.hstack([-A, np.ones((len(A), 1))])
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    r = linprog(c, A_ub=A_ub, b_ub=np.zeros(len(A)), bounds=[(-1, 1)] * n + [(None, 1)], method="highs")
+    return ("feasible" if -r.fun > 1e-9 else "infeasible") if r.status == 0 else "undecided"
+
+
+def timed(fn, *a, **k):
+    t0 = time.perf_counter()
+    out = fn(*a, **k)
+    return out, time.perf_counter() - t0
+
+
+def part1(n_inst):
+    print("Part 1: identical instances near p_c; medians over instances")
+    hdr = f"{'d':>3} {'model':>9} {'p':>4} {'n':>3} {'ours ldp s':>11} {'ours highs s':>13} {'dense s':>9} " \
+          f"{'dense/ldp':>10} {'dense/highs':>12} {'verdicts agree':>15} {'feasible':>9}"
+    print(hdr)
+    print("-" * len(hdr))
+    for d in (12, 16):
+        for model in ("decoupled", "coupled"):
+            t_l, t_h, t_d, agree, feas = [], [], [], 0, 0
+            for t in range(n_inst):
+                inst = make_instance(model, d, P_NEAR[d], seed=77, trial=t)
+                rl, tl = timed(solve_feasibility, inst, method="ldp")
+                rh, th = timed(solve_feasibility, inst, method="highs")
+                vd, td = timed(dense_lp, inst)
+                t_l.append(tl)
+                t_h.append(th)
+                t_d.append(td)
+                agree += rl.verdict == rh.verdict == vd
+                feas += rl.verdict == "feasible"
+            ml, mh, md = (statistics.median(x) for x in (t_l, t_h, t_d))
+            print(f"{d:>3} {model:>9} {P_NEAR[d]:>4} {n_inst:>3} {ml:>11.3f} {mh:>13.3f} {md:>9.3f} "
+                  f"{md / ml:>10.1f} {md / mh:>12.1f} {agree:>9}/{n_inst:<5} {feas:>9}", flush=True)
+
+
+_CHILD = """
+import json, resource, sys, time
+from capacity.simulate import make_instance, solve_feasibility
+d, p, model, trial = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+inst = make_instance(model, d, p, seed=77, trial=trial)
+t0 = time.perf_counter()
+r = solve_feasibility(inst)
+print(json.dumps({"seconds": time.perf_counter() - t0, "verdict": r.verdict, "rows": r.n_rows,
+                  "constraints": r.n_constraints, "rounds": r.rounds,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def part2(dims, n_inst, timeout):
+    print()
+    print("Part 2: ours alone (LDP engine), one process per instance")
+    print(f"{'d':>3} {'model':>9} {'p':>4} {'verdict':>10} {'seconds':>9} {'peak MB':>8} {'rows':>7} "
+          f"{'constraints':>12} {'rounds':>6}")
+    for d in dims:
+        for t in range(n_inst):
+            try:
+                out = subprocess.run([sys.executable, "-c", _CHILD, str(d), str(P_NEAR[d]), "decoupled", str(t)],
+                                     capture_output=True, text=True, timeout=timeout,
+                                     env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                r = json.loads(out.stdout)
+                print(f"{d:>3} {'decoupled':>9} {P_NEAR[d]:>4} {r['verdict']:>10} {r['seconds']:>9.1f} "
+                      f"{r['peak_mb']:>8.0f} {r['rows']:>7} {r['constraints']:>12} {r['rounds']:>6}", flush=True)
+            except subprocess.TimeoutExpired:
+                print(f"{d:>3} {'decoupled':>9} {P_NEAR[d]:>4} {'timeout':>10} {'>' + str(timeout):>9}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="3 instances per cell, skip d = 64")
+    ap.add_argument("--skip-64", action="store_true")
+    ap.add_argument("--part", choices=("1", "2", "both"), default="both")
+    args = ap.parse_args()
+    n = 3 if args.quick else 8
+    if args.part in ("1", "both"):
+        part1(n)
+    if args.part in ("2", "both"):
+        dims = [32] if (args.quick or args.skip_64) else [32, 64]
+        part2(dims, 1 if args.quick else 2, timeout=900)
+
+
+if __name__ == "__main__":
+    main()
