@@ -63,15 +63,17 @@ def main(argv=None):
         "",
         f"Made by `python benchmarks/agreement_table.py` (capacity {__version__}, seed {args.seed}); "
         f"total {time.time() - t_start:.0f} s in the last invocation (resumed runs reuse stored trials).",
-        "p50: logistic maximum-likelihood fit of P(feasible) in p, 95% bootstrap CI (1000 replicates);",
+        "p50: logistic maximum-likelihood fit of P(feasible) in p with a 95% bootstrap CI (1000 replicates);",
+        "where the data are separated (a clean switch) the fit column says isotonic-interpolation and the",
+        "interval is the bracketing pair of grid points; n/a: too few bootstrap replicates could be fitted.",
         "theory: p_c solving p = d^2 alpha_c(p - 1, 0) (spec (T3)). Counts: p:feasible/decided.",
         "",
-        "| d | model | trials/p | p50 | 95% CI | theory p_c | p50 / p_c | undecided | counts |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| d | model | trials/p | p50 | 95% CI | fit | theory p_c | p50 / p_c | undecided | counts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d, model, ps, fit, pc, n_und, pts in rows:
         ci = f"[{fit.ci_low:.2f}, {fit.ci_high:.2f}]" if math.isfinite(fit.ci_low) else "n/a"
-        lines.append(f"| {d} | {model} | {TRIALS.get(d, 20)} | {fit.p50:.2f} | {ci} | {pc:.2f} | "
+        lines.append(f"| {d} | {model} | {TRIALS.get(d, 20)} | {fit.p50:.2f} | {ci} | {fit.method} | {pc:.2f} | "
                      f"{fit.p50 / pc:.3f} | {n_und} | {pts} |")
     lines.append("")
     Path(args.out).write_text("\n".join(lines))
