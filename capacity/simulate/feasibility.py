@@ -153,6 +153,9 @@ class _LP:
     def all_rows(self):
         return np.concatenate(self.rows, axis=0)
 
+    def n_rows(self):
+        return int(sum(len(r) for r in self.rows))
+
 
 def _gordan_lp(rows):
     """min ||sum lambda_r a_r||_1 over the simplex (HiGHS); returns lambda or None."""
@@ -253,25 +256,20 @@ def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
     status, W, rows, u, rounds = ldp_cutting_planes(inst, target="positive", max_rounds=max_rounds,
                                                     add_per_input=add_per_input,
                                                     initial_per_input=initial_per_input)
-
-    class _Rows:  # minimal stand-in for the LP bookkeeping used by _result
-        pass
-
-    lp = _Rows()
-    lp.rows = [rows]
+    n_rows = len(rows)
     if status == "separated":
         mm = verify_separating(inst, W)
-        return _result("feasible", tau=float("nan"), lp=lp, inst=inst, rounds=rounds, t0=t0, min_margin=mm,
+        return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, min_margin=mm,
                        kappa_hat=mm / (np.linalg.norm(W) / d),
                        message="all p K margins of the working-set max-margin W re-scored in float64 and > 0")
     if status == "inconsistent":
         bound = verify_certificate(rows, u, d)
         if bound <= cert_tol:
-            return _result("infeasible", tau=0.0, lp=lp, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
                            message=f"Gordan certificate from the LDP/NNLS solution on {len(rows)} rows, verified")
-        return _result("undecided", tau=0.0, lp=lp, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
                        message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
-    return _result("undecided", tau=float("nan"), lp=lp, inst=inst, rounds=rounds, t0=t0,
+    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0,
                    message=f"no verdict after {rounds} cutting-plane rounds")
 
 
@@ -312,7 +310,7 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     for rnd in range(1, max_rounds + 1):
         ok, status, w, tau, duals = lp.solve()
         if not ok:
-            return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0,
+            return _result("undecided", tau=tau, n_rows=lp.n_rows(), inst=inst, rounds=rnd, t0=t0,
                            message=f"HiGHS status {status}")
         if tau <= _TAU_TOL:
             rows = lp.all_rows()
@@ -325,27 +323,27 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
                     if bound2 < bound:
                         bound, how = bound2, "Gordan LP"
             if bound <= cert_tol:
-                return _result("infeasible", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0, cert_bound=bound,
+                return _result("infeasible", tau=tau, n_rows=lp.n_rows(), inst=inst, rounds=rnd, t0=t0, cert_bound=bound,
                                message=f"Gordan certificate from {how} on {len(rows)} rows, verified")
-            return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0, cert_bound=bound,
+            return _result("undecided", tau=tau, n_rows=lp.n_rows(), inst=inst, rounds=rnd, t0=t0, cert_bound=bound,
                            message=f"tau* = {tau:.3g} but certificate bound {bound:.3g} > {cert_tol:g}")
         W = w.reshape(d, d)
         m = inst.margins(W)
         if np.all(m > 0):
             mm = float(m.min())
-            return _result("feasible", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0, min_margin=mm,
+            return _result("feasible", tau=tau, n_rows=lp.n_rows(), inst=inst, rounds=rnd, t0=t0, min_margin=mm,
                            kappa_hat=mm / (np.linalg.norm(W) / d),
                            message="all p K margins of the LP solution re-scored in float64 and > 0")
         new = _violated_pairs(m, in_set, add_per_input, 1e-300)
         if len(new) == 0:  # pragma: no cover - violated rows are never already in the set at an optimum
-            return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=rnd, t0=t0,
+            return _result("undecided", tau=tau, n_rows=lp.n_rows(), inst=inst, rounds=rnd, t0=t0,
                            message="violated constraints already in the working set (numerical trouble)")
         lp.add(constraint_rows(inst, new, _competitors_of(inst, new)), d)
-    return _result("undecided", tau=tau, lp=lp, inst=inst, rounds=max_rounds, t0=t0,
+    return _result("undecided", tau=tau, n_rows=lp.n_rows(), inst=inst, rounds=max_rounds, t0=t0,
                    message=f"no verdict after {max_rounds} cutting-plane rounds")
 
 
-def _result(verdict, *, tau, lp, inst, rounds, t0, message, min_margin=float("nan"), kappa_hat=float("nan"),
+def _result(verdict, *, tau, n_rows, inst, rounds, t0, message, min_margin=float("nan"), kappa_hat=float("nan"),
             cert_bound=float("nan")):
     return FeasibilityResult(
         verdict=verdict,
@@ -353,7 +351,7 @@ def _result(verdict, *, tau, lp, inst, rounds, t0, message, min_margin=float("na
         kappa_hat=float(kappa_hat),
         cert_bound=float(cert_bound),
         tau=float(tau),
-        n_rows=int(sum(len(r) for r in lp.rows)),
+        n_rows=int(n_rows),
         n_constraints=int(inst.p * inst.K),
         rounds=int(rounds),
         seconds=time.perf_counter() - t0,
