@@ -493,7 +493,8 @@ Exact capacity of linear associative memories.
 Computes the Gardner (replica) capacity of the decoupled linear associative
 memory, exact at finite K: alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa),
 z ~ N(0, I_{K+1}), and the finite-size capacity p_c of a d x d memory, the p
-solving p = d^2 alpha_c(p - 1, kappa)."""
+solving p = d^2 alpha_c(p - 1, kappa) ('capacity query'); checks it against
+finite instances solved exactly, with certificates ('capacity simulate')."""
 
 _EPILOG = """\
 examples:
