@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from capacity import __version__, p_c  # noqa: E402
 from capacity.sweeps.capacity_sweep import simulate_capacity  # noqa: E402
 
-TRIALS = {8: 40, 10: 40, 12: 40, 16: 30, 20: 24, 24: 16, 32: 10}
+TRIALS = {8: 40, 10: 40, 12: 40, 16: 30, 20: 24, 24: 24, 32: 20}
 FRACTIONS = (0.85, 0.92, 1.0, 1.08, 1.15)
 
 

@@ -42,6 +42,10 @@ Two engines solve the working-set problem (``method``):
   LP min ||sum lambda_r a_r||_1 over the simplex.
 
 Either way the verdict rests only on the float64 checks above, not on the solver.
+
+Rectangular memories (two-layer models, spec/simulator.md §5): the engines read the
+shape of W from ``inst.y`` (p x n_out, also the competitors' dimension) and ``inst.x``
+(p x n_in); ``inst.d`` only sets the normalisation ||W||_F = d of the reported margins.
 """
 import time
 from dataclasses import asdict, dataclass
@@ -99,7 +103,7 @@ def verify_separating(inst, W):
 
 
 def _competitors_of(inst, pairs):
-    out = np.empty((len(pairs), inst.d))
+    out = np.empty((len(pairs), inst.y.shape[1]))
     if inst.model == "coupled":
         for i, (mu, k) in enumerate(pairs):
             out[i] = inst.competitor(mu, k)
@@ -216,7 +220,8 @@ def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_
     """
     from scipy.optimize import nnls
 
-    d, n = inst.d, inst.d * inst.d
+    d, shape = inst.d, (inst.y.shape[1], inst.x.shape[1])
+    n = shape[0] * shape[1]
     pairs = _initial_pairs(inst, initial_per_input)
     rows = constraint_rows(inst, pairs, _competitors_of(inst, pairs))
     threshold = 0.0 if target == "positive" else 1.0 - 1e-9
@@ -231,7 +236,7 @@ def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_
         r = E @ u - f
         if res <= 1e-9 or r[n] >= 0.0:
             return "inconsistent", None, rows, u, rnd
-        W = (-r[:n] / r[n]).reshape(d, d)
+        W = (-r[:n] / r[n]).reshape(shape)
         m = inst.margins(W) * d  # in the LDP's units: >= 1 on the working set
         if (target == "positive" and m.min() > 0.0) or (target == "unit" and m.min() >= threshold):
             return "separated", W, rows, u, rnd
@@ -300,7 +305,8 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
         return _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
     if method != "highs":
         raise ValueError(f"`method` must be 'ldp' or 'highs'; got {method!r}")
-    d, n = inst.d, inst.d * inst.d
+    d, shape = inst.d, (inst.y.shape[1], inst.x.shape[1])
+    n = shape[0] * shape[1]
     # initial working set: competitors ranked by the Hebbian memory W_H = Y^T X
     pairs = _initial_pairs(inst, initial_per_input)
     in_set = set(map(tuple, pairs.tolist()))
@@ -327,7 +333,7 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
                                message=f"Gordan certificate from {how} on {len(rows)} rows, verified")
             return _result("undecided", tau=tau, n_rows=lp.n_rows(), inst=inst, rounds=rnd, t0=t0, cert_bound=bound,
                            message=f"tau* = {tau:.3g} but certificate bound {bound:.3g} > {cert_tol:g}")
-        W = w.reshape(d, d)
+        W = w.reshape(shape)
         m = inst.margins(W)
         if np.all(m > 0):
             mm = float(m.min())
