@@ -25,6 +25,7 @@ from .exceptions import ConvergenceError
 __all__ = ["main"]
 
 PROG = "capacity"
+QUERY_MODELS = ("decoupled", "hebbian", "two-layer-frozen", "two-layer", "listwise")
 
 EXIT_OK = 0
 EXIT_NUMERICAL = 1
@@ -94,7 +95,7 @@ def _parse_list(flag, text):
     return [_parse_number(flag, item.strip(), text) for item in items]
 
 
-_FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model",
+_FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model", "m": "--m", "k": "--k",
                "embedding": "--embedding", "seed": "--seed", "trial": "--trials", "method": "--method"}
 
 
@@ -228,6 +229,11 @@ def _run_query(args, out=None):
     spec = _QUERY_MODES[mode]
     values = _parse_list(spec["flag"], getattr(args, mode))
     kappas = _parse_list("--kappa", args.kappa) if args.kappa is not None else [0]
+    if args.model != "decoupled":
+        return _run_query_model(args, mode, values, kappas, out)
+    for flag, v, models in (("--m", args.m, "two-layer-frozen or two-layer"), ("--k", args.k, "listwise")):
+        if v is not None:
+            raise _CommandError(f"{flag} applies to --model {models} only; got --model decoupled")
 
     from . import theory  # heavy (Numba); imported only when there is work to do
 
@@ -250,6 +256,115 @@ def _run_query(args, out=None):
     return EXIT_OK
 
 
+# Other memories (issue 4): each answers --d (and listwise also --K); rows are dicts with these keys.
+_MODEL_KEYS = {
+    "hebbian": ("d", "model", "competitors", "embedding", "p_all", "p_typical", "p_all_log_p_over_d2",
+                "p_typical_log_p_over_d2", "p_all_asymptotic", "p_typical_asymptotic"),
+    "two-layer-frozen": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K",
+                         "conjecture"),
+    "two-layer": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K", "conjecture"),
+    "listwise-d": ("d", "k", "kappa", "model", "p_c", "p_c_stderr", "p_log_p_over_d2", "p_over_d2", "n_samples"),
+    "listwise-K": ("K", "k", "kappa", "model", "expected_dist2", "stderr", "alpha_c", "n_samples"),
+}
+_MODEL_NOTES = {
+    "p_all": "p at which P(all p facts recalled) = 1/2 (finite-d Gaussian theory)",
+    "p_typical": "p at which a typical fact is recalled with probability 1/2",
+    "p_all_log_p_over_d2": "p_all ln(p_all) / d^2  (-> 1/8)",
+    "p_typical_log_p_over_d2": "p_typical ln(p_typical) / d^2  (-> 1/2)",
+    "p_all_asymptotic": "the p solving p ln p = d^2 / 8",
+    "p_typical_asymptotic": "the p solving p ln p = d^2 / 2",
+    "m": "hidden width",
+    "n_params": "N in p = N alpha_c(p - 1, kappa)",
+    "conjecture": "true: N = 2dm - m^2 is the working conjecture for both layers trained (spec §6), untested here",
+    "p_c": "capacity: the p solving p = N alpha_c(p - 1, kappa)",
+    "alpha_c": "alpha_c(K, kappa) at K = p_c - 1",
+    "p_log_p_over_d2": "p_c ln(p_c) / d^2",
+    "p_over_d2": "p_c / d^2",
+    "p_c_stderr": "Monte Carlo standard error of p_c (common random numbers)",
+    "expected_dist2": "E dist^2(z, C_{kappa,k}) (Monte Carlo, exact projection)",
+    "stderr": "Monte Carlo standard error",
+    "k": "tail size: h_0 - mean(top-k competitors) >= kappa",
+    "n_samples": "Monte Carlo samples",
+}
+
+
+def _query_model_row(model, mode, x, kappa, args):
+    """One row for a memory other than the decoupled one-layer model (lazy imports)."""
+    if model == "hebbian":
+        from .theory import hebbian
+
+        if kappa != 0:
+            raise _CommandError("--kappa is not defined for --model hebbian (recall means margin > 0); omit it")
+        kw = {"model": args.competitors, "embedding": args.embedding}
+        pa = hebbian.hebbian_p_c(x, criterion="all", **kw)
+        pt = hebbian.hebbian_p_c(x, criterion="typical", **kw)
+        return {"d": x, "model": model, "competitors": args.competitors, "embedding": args.embedding,
+                "p_all": pa, "p_typical": pt, "p_all_log_p_over_d2": pa * math.log(pa) / x**2,
+                "p_typical_log_p_over_d2": pt * math.log(pt) / x**2,
+                "p_all_asymptotic": hebbian.hebbian_p_c_asymptotic(x, criterion="all"),
+                "p_typical_asymptotic": hebbian.hebbian_p_c_asymptotic(x, criterion="typical")}
+    if model in ("two-layer-frozen", "two-layer"):
+        from .theory import two_layer
+
+        trained = model == "two-layer"
+        rows = []
+        for m in args._m_values:
+            res = two_layer.p_c_two_layer(x, m, trained=trained, kappa=kappa)
+            rows.append({"d": x, "m": m, "kappa": kappa, "model": model, "p_c": res.p_c,
+                         "n_params": two_layer.n_params_two_layer(x, m, trained=trained), "alpha_c": res.alpha_c,
+                         "p_log_p_over_d2": res.p_c * math.log(res.p_c) / x**2, "K": res.K,
+                         "conjecture": bool(trained and m < x)})
+        return rows
+    from .theory import listwise
+
+    if mode == "K":
+        r = listwise.listwise_dist2(x, args._k, kappa=kappa)
+        a = listwise.listwise_alpha_c(x, args._k, kappa=kappa)
+        return {"K": x, "k": args._k, "kappa": kappa, "model": model, "expected_dist2": r.value,
+                "stderr": r.stderr, "alpha_c": a.value, "n_samples": r.n_samples}
+    r = listwise.listwise_p_c(x, args._k, kappa=kappa)
+    return {"d": x, "k": args._k, "kappa": kappa, "model": model, "p_c": r.p_c, "p_c_stderr": r.stderr,
+            "p_log_p_over_d2": r.p_c * math.log(r.p_c) / x**2, "p_over_d2": r.p_c / x**2,
+            "n_samples": r.n_samples}
+
+
+def _run_query_model(args, mode, values, kappas, out):
+    model = args.model
+    if model == "listwise":
+        if mode == "p":
+            raise _CommandError("--model listwise answers --d or --K, not --p")
+        if args.k is None:
+            raise _CommandError("--model listwise needs --k (tail size, an integer >= 1)")
+        key = f"listwise-{mode}"
+    else:
+        if mode != "d":
+            raise _CommandError(f"--model {model} answers --d only; got --{mode}")
+        key = model
+    if model in ("two-layer-frozen", "two-layer"):
+        if args.m is None:
+            raise _CommandError(f"--model {model} needs --m (hidden width, an integer >= 1)")
+        args._m_values = [_parse_int("--m", t, 1) for t in args.m.split(",")]
+    elif args.m is not None:
+        raise _CommandError(f"--m applies to the two-layer models only; got --model {model}")
+    if model == "listwise":
+        args._k = _parse_int("--k", args.k, 1)
+    elif args.k is not None:
+        raise _CommandError(f"--k applies to --model listwise only; got --model {model}")
+    rows = []
+    try:
+        for kappa, x in itertools.product(kappas, values):
+            r = _query_model_row(model, mode, x, kappa, args)
+            rows.extend(r if isinstance(r, list) else [r])
+    except (ValueError, TypeError) as exc:
+        raise _CommandError(_library_message(exc)) from None
+    except ConvergenceError as exc:
+        raise _CommandError(f"numerical failure: {_library_message(exc)}", EXIT_NUMERICAL) from None
+    keys = _MODEL_KEYS[key]
+    rows = [{k: r[k] for k in keys} for r in rows]
+    _emit(rows, columns=keys, notes=_MODEL_NOTES, as_json=args.json, several=len(rows) > 1, out=out)
+    return EXIT_OK
+
+
 _QUERY_DESCRIPTION = """\
 Exact Gardner (replica) capacity of the decoupled linear associative memory,
 at finite K.
@@ -265,7 +380,17 @@ Give exactly one of
   --p P   smallest dimension d_min storing p facts (and the real threshold d_c);
   --K K   E dist^2 and alpha_c(K, kappa) (with the solver's error estimate).
 Each takes one number or a comma-separated list; --kappa may be a list too, and
-lists give one table row per (kappa, value) pair."""
+lists give one table row per (kappa, value) pair.
+
+Other memories (--model, with --d; listwise also --K):
+  hebbian           correlation matrix W = sum y x^T: the p at which all facts
+                    (resp. a typical fact) are recalled with probability 1/2,
+                    finite-d Gaussian theory (--competitors, --embedding);
+  two-layer-frozen  W2 W1 x with W1 random m x d: N = d m in the law above;
+  two-layer         both layers trained: the working conjecture N = 2dm - m^2
+                    (m < d; flagged conjecture=true), d^2 for m >= d;
+  listwise          margin over the mean of the top k competitors (--k):
+                    Monte Carlo with the exact projection, with its standard error."""
 
 _QUERY_EPILOG = """\
 examples:
@@ -273,6 +398,9 @@ examples:
   capacity query --d 8,16,32,64 --kappa 0,0.5
   capacity query --p 10000                smallest d storing 10^4 facts
   capacity query --K 1000 --kappa 1 --json
+  capacity query --d 64 --model hebbian --embedding sphere --competitors coupled
+  capacity query --d 24 --model two-layer-frozen --m 6,12,18,24
+  capacity query --d 32 --model listwise --k 5
 
 exit status: 0 ok, 2 bad input, 1 numerical failure."""
 
@@ -293,6 +421,16 @@ def _add_query(subparsers):
     sub.add_argument(
         "--kappa", action=_StoreOnce, metavar="KAPPA", help="margin(s), 0 <= kappa <= 50 (default: 0)"
     )
+    sub.add_argument("--model", choices=QUERY_MODELS, default="decoupled",
+                     help="memory: decoupled one-layer (default), hebbian (correlation matrix), two-layer-frozen "
+                          "(random W1, N = dm), two-layer (both trained, conjecture N = 2dm - m^2), listwise "
+                          "(tail-average margin over the top k competitors)")
+    sub.add_argument("--m", action=_StoreOnce, metavar="M", help="two-layer hidden width(s), m >= 1")
+    sub.add_argument("--k", action=_StoreOnce, metavar="k", help="listwise tail size, 1 <= k <= K")
+    sub.add_argument("--competitors", choices=("decoupled", "coupled"), default="decoupled",
+                     help="hebbian: fresh competitors (decoupled, default) or the other targets (coupled)")
+    sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian",
+                     help="hebbian: N(0, I/d) (default) or unit-sphere embeddings")
     sub.add_argument(
         "--json",
         action="store_true",
@@ -336,6 +474,33 @@ def _parse_grid(flag, text):
     return values
 
 
+SIMULATE_MODELS = ("decoupled", "coupled", "hebbian", "two-layer-frozen", "two-layer")
+
+
+def _simulate_theory(args, d, K):
+    """The theory value printed beside the estimate (never fed back): (value, label)."""
+    from . import theory
+
+    nan = float("nan")
+    if K is not None:
+        return nan, "theory: n/a for K != p - 1"
+    if args.model == "hebbian":
+        from .theory import hebbian
+
+        return (hebbian.hebbian_p_c(d, criterion="all", model=args._competitors, embedding=args.embedding),
+                f"theory p at P(all recalled) = 1/2 (Hebbian, {args._competitors} competitors, finite-d Gaussian)")
+    if args.model in ("two-layer-frozen", "two-layer"):
+        from .theory import two_layer
+
+        trained = args.model == "two-layer"
+        res = two_layer.p_c_two_layer(d, args._m, trained=trained)
+        what = "conjecture N = 2dm - m^2" if trained and args._m < d else f"N = {'d^2' if trained else 'dm'}"
+        return res.p_c, f"theory p_c ({what}, decoupled (T3))"
+    if d * d < 2 * theory.expected_dist2(1):
+        return nan, "theory: n/a"
+    return theory.p_c(d), "theory p_c (decoupled, spec (T3))"
+
+
 def _run_simulate(args, out=None):
     out = sys.stdout if out is None else out
     d = _parse_int("--d", args.d, 1, 4096)
@@ -345,7 +510,23 @@ def _run_simulate(args, out=None):
     jobs = _parse_int("--jobs", args.jobs or "1", 1, 256)
     n_boot = _parse_int("--n-boot", args.n_boot or "1000", 0)
     K = None if args.K is None else _parse_int("--K", args.K, 1)
-    if args.model == "coupled" and K is not None:
+    two_layer = args.model in ("two-layer-frozen", "two-layer")
+    if args.model in ("decoupled", "coupled"):
+        if args.competitors is not None:
+            raise _CommandError(f"--competitors applies to hebbian and two-layer models; got --model {args.model}")
+        instance_model, experiment = args.model, ("margin" if args.margin else "feasibility")
+    else:
+        if args.margin:
+            raise _CommandError(f"--margin applies to --model decoupled or coupled; got --model {args.model}")
+        instance_model, experiment = args.competitors or "decoupled", args.model
+    args._competitors = instance_model
+    if two_layer:
+        if args.m is None:
+            raise _CommandError(f"--model {args.model} needs --m (hidden width, 1 <= m <= d)")
+        args._m = _parse_int("--m", args.m, 1, d)
+    elif args.m is not None:
+        raise _CommandError(f"--m applies to --model two-layer-frozen or two-layer; got --model {args.model}")
+    if instance_model == "coupled" and K is not None:
         raise _CommandError("--K is fixed to p - 1 in the coupled model; omit it")
     store = None if args.no_store else args.store
 
@@ -354,13 +535,13 @@ def _run_simulate(args, out=None):
     from .sweeps.capacity_sweep import simulate_capacity
     from .sweeps.runner import SweepError
 
-    experiment = "margin" if args.margin else "feasibility"
+    extra = {"m": args._m} if two_layer else {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = simulate_capacity(args.model, d, ps, trials=trials, seed=seed, experiment=experiment, K=K,
+            res = simulate_capacity(instance_model, d, ps, trials=trials, seed=seed, experiment=experiment, K=K,
                                     embedding=args.embedding, method=args.method, store=store, jobs=jobs,
-                                    progress=None if not args.json else False, n_boot=n_boot)
+                                    progress=None if not args.json else False, n_boot=n_boot, **extra)
     except (ValueError, TypeError) as exc:
         raise _CommandError(_library_message(exc)) from None
     except SweepError as exc:
@@ -369,27 +550,40 @@ def _run_simulate(args, out=None):
     except OSError as exc:
         raise _CommandError(f"--store: cannot use {store!r}: {exc}") from None
 
-    from . import theory  # the theory value is printed beside the estimate, never fed back
+    from . import theory
 
-    pc = theory.p_c(d) if (K is None and d * d >= 2 * theory.expected_dist2(1)) else float("nan")
     if args.margin:
+        pc = _simulate_theory(args, d, K)[0]
         return _emit_margin(res, d, pc, theory, args, out)
+    try:
+        pc, label = _simulate_theory(args, d, K)
+    except ValueError as exc:
+        pc, label = float("nan"), f"theory: n/a ({_library_message(exc)})"
     payload = res.to_dict()
+    payload["model"] = args.model
+    payload["competitors"] = instance_model
+    if two_layer:
+        payload["m"] = args._m
     payload["p_c_theory"] = pc
     payload["n_undecided"] = sum(pt.n_undecided for pt in res.points)
     if args.json:
         clean = json.loads(json.dumps(payload, default=str).replace("NaN", "null").replace("Infinity", "null"))
         print(json.dumps(clean, indent=2, allow_nan=False), file=out)
         return EXIT_OK
-    print(f"{args.model} memory, d = {d}, {trials} trials per p, seed {seed}, embedding {args.embedding}"
-          + (f", K = {K}" if K is not None else ", K = p - 1"), file=out)
+    what = {"hebbian": "Hebbian memory (verdict: all p facts recalled)",
+            "two-layer-frozen": f"two-layer memory, W1 frozen (m = {getattr(args, '_m', '')})",
+            "two-layer": f"two-layer memory, both layers trained by alternating convex solves "
+                         f"(m = {getattr(args, '_m', '')}; 'feasible' is certified, a miss is not a proof)"}
+    print(f"{what.get(args.model, args.model + ' memory')}, d = {d}, {trials} trials per p, seed {seed}, "
+          f"embedding {args.embedding}, {instance_model} competitors" + (f", K = {K}" if K is not None else ", K = p - 1"),
+          file=out)
     rows = [{"p": pt.p, "feasible": pt.n_feasible, "infeasible": pt.n_infeasible, "undecided": pt.n_undecided,
              "P(feasible)": pt.p_feasible, "ci_low": pt.ci_low, "ci_high": pt.ci_high} for pt in res.points]
     _print_table(rows, tuple(rows[0]), out)
     fit = res.p50
     ci = f"[{fit.ci_low:.4g}, {fit.ci_high:.4g}]"
     print(f"p50 = {fit.p50:.4g}  95% CI {ci}  ({fit.method}; {fit.message})", file=out)
-    print(f"theory p_c = {pc:.6g}  (decoupled, spec (T3))", file=out)
+    print(f"{label} = {pc:.6g}", file=out)
     print(f"undecided trials: {payload['n_undecided']}", file=out)
     for w in res.warnings:
         print(f"warning: {w}", file=out)
@@ -450,6 +644,8 @@ examples:
   capacity simulate --model decoupled --d 16 --p 50:80:3 --trials 40 --seed 1
   capacity simulate --model coupled --d 12 --p 36,40,44 --trials 20 --jobs 2 --json
   capacity simulate --d 16 --p 30 --trials 10 --margin     max-margin kappa_hat vs theory kappa*
+  capacity simulate --model hebbian --d 64 --p 150:400:50 --embedding sphere --competitors coupled
+  capacity simulate --model two-layer-frozen --d 16 --m 8 --p 30:42:3 --trials 20
 
 exit status: 0 ok, 2 bad input, 1 trials failed (rerun retries them)."""
 
@@ -463,7 +659,13 @@ def _add_simulate(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    sub.add_argument("--model", choices=("decoupled", "coupled"), default="decoupled")
+    sub.add_argument("--model", choices=SIMULATE_MODELS, default="decoupled",
+                     help="decoupled (default) or coupled one-layer memory solved exactly; hebbian (verdict: all "
+                          "facts recalled by W = sum y x^T); two-layer-frozen (exact LP in W2, W1 random m x d); "
+                          "two-layer (both layers, alternating exact convex solves: certified when found)")
+    sub.add_argument("--competitors", choices=("decoupled", "coupled"), default=None,
+                     help="competitors for hebbian/two-layer models: fresh (decoupled, default) or the other targets")
+    sub.add_argument("--m", action=_StoreOnce, metavar="M", help="two-layer hidden width, 1 <= m <= d")
     sub.add_argument("--d", action=_StoreOnce, required=True, metavar="D", help="embedding dimension (integer)")
     sub.add_argument("--p", action=_StoreOnce, required=True, metavar="GRID",
                      help="numbers of facts: START:STOP[:STEP] (STOP included) or a comma list")
