@@ -45,6 +45,7 @@ FRACTIONS = (0.25, 0.5, 0.75)
 MODELS = ("decoupled", "coupled")
 EMBEDDINGS = ("gaussian", "sphere")
 TRIALS = {16: 8, 24: 6, 32: 4}
+TREND_D, TREND_F, TREND_TRIALS = 48, 0.25, 3  # extra decoupled cell: does kappa_hat / kappa* move with d?
 SEED = 20261122
 STORE = ROOT / "benchmarks" / "results" / "mechanism.sqlite"
 OUT = ROOT / "benchmarks" / "results" / "mechanism.md"
@@ -133,8 +134,14 @@ def main(argv=None):
     tasks = [{"experiment": "margin-detail", "model": mo, "d": d, "p": p, "K": None, "embedding": emb,
               "seed": SEED, "trial": t}
              for d, f, p in cells for emb in EMBEDDINGS for mo in MODELS for t in range(trials[d])]
+    trend_p = load_p(TREND_D, TREND_F)
+    trend_tasks = [] if args.quick else [
+        {"experiment": "margin-detail", "model": "decoupled", "d": TREND_D, "p": trend_p, "K": None,
+         "embedding": emb, "seed": SEED, "trial": t} for emb in EMBEDDINGS for t in range(TREND_TRIALS)]
     t0 = time.perf_counter()
-    results = run_sweep(margin_detail, tasks, store=STORE, jobs=args.jobs)
+    results = run_sweep(margin_detail, tasks + trend_tasks, store=STORE, jobs=args.jobs)
+    trend_results = results[len(tasks):]
+    results = results[:len(tasks)]
     by = {}
     for task, res in zip(tasks, results):
         by.setdefault((task["d"], task["p"], task["embedding"], task["model"]), []).append(res)
@@ -229,6 +236,26 @@ def main(argv=None):
             f"{floor:.3f} | {ks_quarter_circle(h):.3f} | {ks_quarter_circle(g):.3f} | "
             f"{np.mean([s[0] for s in svc]):.2f}, {np.mean([s[0] for s in svd_]):.2f}, "
             f"{np.mean([s[0] for s in hvc]):.2f} |")
+    if trend_tasks:
+        lines += [
+            "",
+            f"## Trend of kappa_hat / kappa* with d (decoupled, alpha = {TREND_F} alpha_c)",
+            "",
+            "| d | p | embedding | trials | κ̂ sim | κ* theory | κ̂/κ* |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        trend = {(TREND_D, trend_p, emb): [r for t, r in zip(trend_tasks, trend_results) if t["embedding"] == emb]
+                 for emb in EMBEDDINGS}
+        for d, f, p in cells:
+            if f == TREND_F:
+                for emb in EMBEDDINGS:
+                    trend[(d, p, emb)] = by[(d, p, emb, "decoupled")]
+        for (d, p, emb), rs in sorted(trend.items()):
+            kh = np.array([r["kappa_hat"] for r in rs if r["verdict"] == "feasible"])
+            kst = kappa_star(p / d**2, p - 1)
+            se = kh.std(ddof=1) / math.sqrt(kh.size) if kh.size > 1 else float("nan")
+            lines.append(f"| {d} | {p} | {emb} | {kh.size}/{len(rs)} | {kh.mean():.3f} ± {se:.3f} | {kst:.3f} | "
+                         f"{kh.mean() / kst:.3f} |")
     text = "\n".join(lines) + "\n"
     if not args.quick:
         OUT.write_text(text)
