@@ -95,7 +95,7 @@ def _parse_list(flag, text):
     return [_parse_number(flag, item.strip(), text) for item in items]
 
 
-_FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model", "m": "--m", "k": "--k",
+_FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model", "m": "--m", "k": "--k", "r": "--r",
                "embedding": "--embedding", "seed": "--seed", "trial": "--trials", "method": "--method"}
 
 
@@ -231,7 +231,8 @@ def _run_query(args, out=None):
     kappas = _parse_list("--kappa", args.kappa) if args.kappa is not None else [0]
     if args.model != "decoupled":
         return _run_query_model(args, mode, values, kappas, out)
-    for flag, v, models in (("--m", args.m, "two-layer-frozen or two-layer"), ("--k", args.k, "listwise")):
+    for flag, v, models in (("--m", args.m, "two-layer-frozen or two-layer"), ("--k", args.k, "listwise"),
+                            ("--r", args.r, "listwise")):
         if v is not None:
             raise _CommandError(f"{flag} applies to --model {models} only; got --model decoupled")
 
@@ -263,8 +264,8 @@ _MODEL_KEYS = {
     "two-layer-frozen": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K",
                          "conjecture"),
     "two-layer": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K", "conjecture"),
-    "listwise-d": ("d", "k", "kappa", "model", "p_c", "p_c_stderr", "p_log_p_over_d2", "p_over_d2", "n_samples"),
-    "listwise-K": ("K", "k", "kappa", "model", "expected_dist2", "stderr", "alpha_c", "n_samples"),
+    "listwise-d": ("d", "k", "r", "kappa", "model", "p_c", "p_c_stderr", "p_log_p_over_d2", "p_over_d2", "n_samples"),
+    "listwise-K": ("K", "k", "r", "kappa", "model", "expected_dist2", "stderr", "alpha_c", "n_samples"),
 }
 _MODEL_NOTES = {
     "p_all": "p at which P(all p facts recalled) = 1/2 (finite-d Gaussian theory)",
@@ -283,7 +284,8 @@ _MODEL_NOTES = {
     "p_c_stderr": "Monte Carlo standard error of p_c (common random numbers)",
     "expected_dist2": "E dist^2(z, C_{kappa,k}) (Monte Carlo, exact projection)",
     "stderr": "Monte Carlo standard error",
-    "k": "tail size: h_0 - mean(top-k competitors) >= kappa",
+    "k": "tail size: h_0 - mean(top-k competitors) >= kappa (at p_c for --r)",
+    "r": "tail fraction, k = ceil(r K) (n/a when --k is given)",
     "n_samples": "Monte Carlo samples",
 }
 
@@ -318,14 +320,25 @@ def _query_model_row(model, mode, x, kappa, args):
     from .theory import listwise
 
     if mode == "K":
-        r = listwise.listwise_dist2(x, args._k, kappa=kappa)
-        a = listwise.listwise_alpha_c(x, args._k, kappa=kappa)
-        return {"K": x, "k": args._k, "kappa": kappa, "model": model, "expected_dist2": r.value,
-                "stderr": r.stderr, "alpha_c": a.value, "n_samples": r.n_samples}
-    r = listwise.listwise_p_c(x, args._k, kappa=kappa)
-    return {"d": x, "k": args._k, "kappa": kappa, "model": model, "p_c": r.p_c, "p_c_stderr": r.stderr,
-            "p_log_p_over_d2": r.p_c * math.log(r.p_c) / x**2, "p_over_d2": r.p_c / x**2,
+        k = args._k if args._k is not None else listwise.ratio_k(x, args._r)
+        r = listwise.listwise_dist2(x, k, kappa=kappa)
+        _check_success(r)
+        return {"K": x, "k": k, "r": _nan_if_none(args._r), "kappa": kappa, "model": model, "expected_dist2": r.value,
+                "stderr": r.stderr, "alpha_c": r.alpha_c, "n_samples": r.n_samples}
+    r = listwise.listwise_p_c(x, args._k, r=args._r, kappa=kappa)
+    _check_success(r)
+    return {"d": x, "k": r.k, "r": _nan_if_none(args._r), "kappa": kappa, "model": model, "p_c": r.value, "p_c_stderr": r.stderr,
+            "p_log_p_over_d2": r.value * math.log(r.value) / x**2, "p_over_d2": r.value / x**2,
             "n_samples": r.n_samples}
+
+
+def _nan_if_none(v):
+    return float("nan") if v is None else v
+
+
+def _check_success(res):
+    if not res.success:
+        raise ConvergenceError(res.message)
 
 
 def _run_query_model(args, mode, values, kappas, out):
@@ -333,8 +346,9 @@ def _run_query_model(args, mode, values, kappas, out):
     if model == "listwise":
         if mode == "p":
             raise _CommandError("--model listwise answers --d or --K, not --p")
-        if args.k is None:
-            raise _CommandError("--model listwise needs --k (tail size, an integer >= 1)")
+        if (args.k is None) == (args.r is None):
+            raise _CommandError("--model listwise needs exactly one of --k (tail size, an integer >= 1) "
+                                "or --r (tail fraction in (0, 1])")
         key = f"listwise-{mode}"
     else:
         if mode != "d":
@@ -347,9 +361,12 @@ def _run_query_model(args, mode, values, kappas, out):
     elif args.m is not None:
         raise _CommandError(f"--m applies to the two-layer models only; got --model {model}")
     if model == "listwise":
-        args._k = _parse_int("--k", args.k, 1)
-    elif args.k is not None:
-        raise _CommandError(f"--k applies to --model listwise only; got --model {model}")
+        args._k = None if args.k is None else _parse_int("--k", args.k, 1)
+        args._r = None if args.r is None else _parse_number("--r", args.r.strip(), args.r)
+    else:
+        for flag, v in (("--k", args.k), ("--r", args.r)):
+            if v is not None:
+                raise _CommandError(f"{flag} applies to --model listwise only; got --model {model}")
     rows = []
     try:
         for kappa, x in itertools.product(kappas, values):
@@ -389,8 +406,9 @@ Other memories (--model, with --d; listwise also --K):
   two-layer-frozen  W2 W1 x with W1 random m x d: N = d m in the law above;
   two-layer         both layers trained: the working conjecture N = 2dm - m^2
                     (m < d; flagged conjecture=true), d^2 for m >= d;
-  listwise          margin over the mean of the top k competitors (--k):
-                    Monte Carlo with the exact projection, with its standard error."""
+  listwise          margin over the mean of the top k competitors (--k, or
+                    --r for k = ceil(r K)): Monte Carlo with the exact
+                    projection, with its standard error."""
 
 _QUERY_EPILOG = """\
 examples:
@@ -401,6 +419,7 @@ examples:
   capacity query --d 64 --model hebbian --embedding sphere --competitors coupled
   capacity query --d 24 --model two-layer-frozen --m 6,12,18,24
   capacity query --d 32 --model listwise --k 5
+  capacity query --d 64 --model listwise --r 0.1
 
 exit status: 0 ok, 2 bad input, 1 numerical failure."""
 
@@ -427,6 +446,7 @@ def _add_query(subparsers):
                           "(tail-average margin over the top k competitors)")
     sub.add_argument("--m", action=_StoreOnce, metavar="M", help="two-layer hidden width(s), m >= 1")
     sub.add_argument("--k", action=_StoreOnce, metavar="k", help="listwise tail size, 1 <= k <= K")
+    sub.add_argument("--r", action=_StoreOnce, metavar="R", help="listwise tail fraction, k = ceil(r K), 0 < r <= 1")
     sub.add_argument("--competitors", choices=("decoupled", "coupled"), default="decoupled",
                      help="hebbian: fresh competitors (decoupled, default) or the other targets (coupled)")
     sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian",
