@@ -101,3 +101,18 @@ def test_too_small_for_next_order():
         A.dist2_next(40)
     with pytest.raises(ValueError, match="too small"):
         A.p_c_next(10)
+
+
+@pytest.mark.parametrize("K", [2, 30, 45, 59, 60, 1e3])
+def test_lln_level_solves_its_equation_for_small_K(K):
+    # 30 <= K < 60 used to fail: the explicit next-order start has no solution there
+    import mpmath
+
+    t = A.lln_level(K, mp=True)
+    resid = t - K * (mpmath.npdf(t) - t * mpmath.ncdf(-t))
+    assert abs(float(resid / t)) < 1e-15  # root found in log form to ~1e-(dps-5)
+
+
+def test_p_c_lln_defined_through_small_d():
+    vals = [float(A.p_c_lln(d)) for d in range(8, 17)]
+    assert all(b > a for a, b in zip(vals, vals[1:]))

@@ -148,7 +148,10 @@ def lln_level(K, *, kappa=0.0, mp=False):
     with mpmath.workdps(_DPS):
         K = _mpf_arg("K", K, 1.0)
         kappa = _kappa_arg(kappa)
-        guess = _next_level(K, kappa) if K >= 30 else mpmath.mpf(1)
+        try:  # the explicit next-order level is a good start where its equation has a solution
+            guess = _next_level(K, kappa)
+        except ValueError:
+            guess = mpmath.mpf(1)
         # t + kappa - K Psi(-t) is increasing in t; solve in log form for stability
         f = lambda t: mpmath.log(t + kappa) - mpmath.log(K) - mpmath.log(_psi_neg(t))  # noqa: E731
         lo = mpmath.mpf("1e-6") - kappa if kappa > 0 else mpmath.mpf("1e-6")
