@@ -707,6 +707,74 @@ def _add_simulate(subparsers):
     return sub
 
 
+# --------------------------------------------------------------------------- figures
+
+
+def _run_figures(args, out=None):
+    out = sys.stdout if out is None else out
+    from . import plotting  # matplotlib is imported only here
+
+    try:
+        available = plotting.list_figures()
+    except FileNotFoundError as exc:
+        raise _CommandError(str(exc)) from None
+    if args.list:
+        width = max(len(s) for s in available)
+        for slug, info in available.items():
+            print(f"{slug:<{width}}  {info.description}", file=out)
+        return EXIT_OK
+    if args.all and args.slugs:
+        raise _CommandError("give figure slugs or --all, not both")
+    if not args.all and not args.slugs:
+        raise _CommandError(f"give one or more figure slugs or --all; available: {', '.join(available)}")
+    try:
+        paths = plotting.run_figures(None if args.all else args.slugs, quick=args.quick, outdir=args.outdir,
+                                     recompute=args.recompute, progress=None)
+    except ValueError as exc:
+        raise _CommandError(" ".join(str(exc).split())) from None
+    except OSError as exc:
+        raise _CommandError(f"--outdir: cannot write {args.outdir!r}: {exc}") from None
+    for path in paths:
+        print(path, file=out)
+    return EXIT_OK
+
+
+_FIGURES_DESCRIPTION = """\
+Regenerate the project's figures (figures/fig_<slug>.py: compute -> plot).
+
+Each figure's data are cached beside its PNG and PDF with a provenance sidecar
+(parameters, seed, inputs' hashes, package version, git commit, date), so
+restyling never recomputes; --recompute ignores the cache.  --quick uses small
+parameters (seconds per figure).  Needs a source checkout (the figures/ folder)."""
+
+_FIGURES_EPILOG = """\
+examples:
+  capacity figures --list
+  capacity figures --all                    every figure into figures/out
+  capacity figures pc_scaling collapse --quick --outdir /tmp/figs
+
+exit status: 0 ok, 2 bad input."""
+
+
+def _add_figures(subparsers):
+    sub = subparsers.add_parser(
+        "figures",
+        help="regenerate figures (PNG + PDF) from the scripts under figures/",
+        description=_FIGURES_DESCRIPTION,
+        epilog=_FIGURES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    sub.add_argument("slugs", nargs="*", metavar="SLUG", help="figures to make (see --list)")
+    sub.add_argument("--all", action="store_true", help="make every figure")
+    sub.add_argument("--list", action="store_true", help="list the figures and exit")
+    sub.add_argument("--quick", action="store_true", help="small parameters (seconds per figure)")
+    sub.add_argument("--outdir", default=None, metavar="DIR", help="output folder (default figures/out)")
+    sub.add_argument("--recompute", action="store_true", help="ignore cached data")
+    sub.set_defaults(run=_run_figures)
+    return sub
+
+
 # --------------------------------------------------------------------------- main
 
 _DESCRIPTION = """\
@@ -716,7 +784,9 @@ Computes the Gardner (replica) capacity of the decoupled linear associative
 memory, exact at finite K: alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa),
 z ~ N(0, I_{K+1}), and the finite-size capacity p_c of a d x d memory, the p
 solving p = d^2 alpha_c(p - 1, kappa) ('capacity query'); checks it against
-finite instances solved exactly, with certificates ('capacity simulate')."""
+finite instances solved exactly, with certificates ('capacity simulate'), and
+regenerates every figure ('capacity figures').  'capacity query --model' also
+covers Hebbian, two-layer and listwise memories."""
 
 _EPILOG = """\
 examples:
@@ -725,6 +795,7 @@ examples:
   capacity query --p 10000 --kappa 0.5
   capacity query --K 1,2,1000
   capacity simulate --model decoupled --d 16 --p 50:80:3 --trials 40 --seed 1
+  capacity figures --all
 
 Run 'capacity <command> --help' for a command's options."""
 
@@ -740,7 +811,8 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     # not `required`: main() reports unknown flags first, then a missing command
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
-    commands = {"query": _add_query(subparsers), "simulate": _add_simulate(subparsers)}
+    commands = {"query": _add_query(subparsers), "simulate": _add_simulate(subparsers),
+                "figures": _add_figures(subparsers)}
     return parser, commands
 
 
