@@ -597,12 +597,18 @@ def _run_simulate(args, out=None):
     print(f"{what.get(args.model, args.model + ' memory')}, d = {d}, {trials} trials per p, seed {seed}, "
           f"embedding {args.embedding}, {instance_model} competitors" + (f", K = {K}" if K is not None else ", K = p - 1"),
           file=out)
-    rows = [{"p": pt.p, "feasible": pt.n_feasible, "infeasible": pt.n_infeasible, "undecided": pt.n_undecided,
-             "P(feasible)": pt.p_feasible, "ci_low": pt.ci_low, "ci_high": pt.ci_high} for pt in res.points]
+    if res.lower_bound is not None:
+        rows = [{"p": pt["p"], "feasible": pt["n_feasible"], "infeasible": pt["n_infeasible"],
+                 "not_found": pt["n_not_found"], "P(feasible) >=": pt["p_lower"], "ci_low": pt["ci_low"],
+                 "ci_high": pt["ci_high"]} for pt in res.lower_bound.points]
+    else:
+        rows = [{"p": pt.p, "feasible": pt.n_feasible, "infeasible": pt.n_infeasible, "undecided": pt.n_undecided,
+                 "P(feasible)": pt.p_feasible, "ci_low": pt.ci_low, "ci_high": pt.ci_high} for pt in res.points]
     _print_table(rows, tuple(rows[0]), out)
     fit = res.p50
     ci = f"[{fit.ci_low:.4g}, {fit.ci_high:.4g}]"
-    print(f"p50 = {fit.p50:.4g}  95% CI {ci}  ({fit.method}; {fit.message})", file=out)
+    rel = ">=" if res.lower_bound is not None else "="
+    print(f"p50 {rel} {fit.p50:.4g}  95% CI {ci}  ({fit.method}; {fit.message})", file=out)
     print(f"{label} = {pc:.6g}", file=out)
     print(f"undecided trials: {payload['n_undecided']}", file=out)
     for w in res.warnings:

@@ -8,6 +8,7 @@ Depends only on NumPy, SciPy, HiGHS and the package's bottom layer — never on
 - :mod:`.margin` — the Frobenius max-margin memory, its scores and spectrum;
 - :mod:`.hebbian` — the correlation-matrix baseline;
 - :mod:`.estimate` — binomial intervals and p50 with a bootstrap CI;
+- :mod:`.two_layer` — two-layer memories W2 W1: frozen W1 (exact), both trained (certified when found);
 - :mod:`.trial` — one trial as a function of a JSON task (what sweeps run).
 """
 from .estimate import P50Result, PointSummary, binomial_ci, fit_p50, summarize_points
@@ -16,10 +17,12 @@ from .hebbian import HebbianResult, hebbian_recall
 from .instances import EMBEDDINGS, MODELS, Instance, make_instance
 from .margin import MaxMarginResult, solve_max_margin
 from .trial import EXPERIMENTS, make_task, run_trial
+from .two_layer import LowerBoundEstimate, ProjectedInstance, TwoLayerResult, p50_lower_bound, solve_two_layer
 
 __all__ = [
     "EMBEDDINGS", "EXPERIMENTS", "MODELS",
     "FeasibilityResult", "HebbianResult", "Instance", "MaxMarginResult", "P50Result", "PointSummary",
     "binomial_ci", "fit_p50", "hebbian_recall", "make_instance", "make_task", "run_trial",
     "solve_feasibility", "solve_max_margin", "summarize_points",
+    "LowerBoundEstimate", "ProjectedInstance", "TwoLayerResult", "p50_lower_bound", "solve_two_layer",
 ]

@@ -1,0 +1,171 @@
+r"""Capacity of two-layer linear memories f(x) = W2 W1 x (spec/theory.md §6).
+
+W1 is m x d, W2 is d x m (hidden width m).  Both predictions below are the
+finite-size equation (T3), p = N alpha_c(p - 1, kappa), with a parameter count N
+that depends on which layers are trained:
+
+- **frozen first layer** (W1 random with N(0, 1/d) entries, only W2 trained): the
+  problem is the one-layer LP with inputs replaced by the Gaussian hidden codes
+  W1 x in R^m, so (T3) holds with N = d m, at the same level of exactness as the
+  one-layer theory (spec §2);
+- **both layers trained**: the product W2 W1 ranges over the d x d matrices of rank
+  <= m, a non-convex set.  The *working conjecture* of spec §6 replaces N by the
+  dimension of that manifold, N_eff = 2 d m - m^2 for m <= d (and d^2, the
+  one-layer value, for m >= d, where every d x d matrix is a product).  This is a
+  conjecture to be tested by the simulator (``capacity.simulate.two_layer``), not
+  a derived result.
+
+References
+----------
+Giorlandino, Goldt, Maillard, "Factual recall in linear associative memories:
+sharp asymptotics and mechanistic insights", arXiv:2605.10795 (two-layer
+generalisation).
+"""
+from dataclasses import asdict, dataclass
+
+from .._validation import check_real
+from .decoupled import KAPPA_MAX, solve_p_c
+
+__all__ = ["M_MAX", "TwoLayerCapacityResult", "n_params_two_layer", "p_c_two_layer"]
+
+#: Largest hidden width accepted (the same bound as ``d`` in :func:`capacity.theory.p_c`).
+M_MAX = 1e12
+
+
+@dataclass(frozen=True)
+class TwoLayerCapacityResult:
+    """(T3) prediction p = N alpha_c(p - 1, kappa) for a two-layer memory of width m.
+
+    ``conjecture`` is True when the value rests on spec §6's working conjecture
+    (both layers trained and m < d: N_eff = 2 d m - m^2), False when it is the (T3)
+    theory proper (frozen first layer, N = d m; or trained with m >= d, N = d^2).
+    ``message`` says which.
+    """
+
+    d: float
+    m: float
+    trained: bool
+    kappa: float
+    n_params: float
+    p_c: float
+    K: float
+    alpha_c: float
+    p_log_p_over_d2: float
+    conjecture: bool
+    success: bool
+    status: int
+    message: str
+
+    def to_dict(self):
+        """The result as a dict of plain Python scalars (JSON-serialisable)."""
+        return {k: (v.item() if hasattr(v, "item") else v) for k, v in asdict(self).items()}
+
+
+def _two_layer_iv(d, m, trained):
+    d = check_real("d", d, low=1.0, high=1e12)
+    m = check_real("m", m, low=1.0, high=M_MAX)
+    if not isinstance(trained, bool):
+        raise TypeError(f"`trained` must be a bool; got {trained!r} of type {type(trained).__name__}")
+    return d, m, trained
+
+
+def n_params_two_layer(d, m, *, trained=False):
+    r"""Parameter count N that enters (T3) for a two-layer memory W2 W1 of width m.
+
+    Parameters
+    ----------
+    d : float
+        Embedding dimension, ``1 <= d <= 1e12``.
+    m : float
+        Hidden width, ``1 <= m <= 1e12``.
+    trained : bool, optional
+        False: W1 frozen at random, N = d m (exact count of trained parameters).
+        True: both layers trained, N_eff = 2 d m - m^2 for m <= d and d^2 for
+        m >= d (the dimension of the rank-<= m matrices; a *conjectured* effective
+        count, spec §6).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> n_params_two_layer(12, 6), n_params_two_layer(12, 6, trained=True)
+    (72.0, 108.0)
+    >>> n_params_two_layer(12, 20, trained=True)   # m >= d: the one-layer d^2
+    144.0
+    """
+    d, m, trained = _two_layer_iv(d, m, trained)
+    if not trained:
+        return d * m
+    if m >= d:
+        return d * d
+    return 2.0 * d * m - m * m
+
+
+def p_c_two_layer(d, m, *, trained=False, kappa=0.0):
+    r"""Predicted finite-size capacity of a two-layer linear memory (frozen: theory; trained: conjecture).
+
+    Parameters
+    ----------
+    d : float
+        Embedding dimension, ``1 <= d <= 1e12``.
+    m : float
+        Hidden width, ``1 <= m <= 1e12``.
+    trained : bool, optional
+        False (default): first layer frozen at random, only W2 trained; the value
+        is the (T3) prediction with N = d m.  True: both layers trained; for m < d
+        the value is the **conjectured** capacity with N_eff = 2 d m - m^2 (spec §6's
+        working conjecture, which the simulator tests); for m >= d it is the
+        one-layer (T3) value (N = d^2), exact at the level of spec §2.
+    kappa : float, optional
+        Normalised margin, ``0 <= kappa <= 50``.
+
+    Returns
+    -------
+    TwoLayerCapacityResult
+        ``p_c`` solving p = N alpha_c(p - 1, kappa) (spec (T3)) for N =
+        :func:`n_params_two_layer` ``(d, m, trained=trained)``; ``conjecture`` is
+        True (and ``message`` says so) when ``trained`` and m < d.
+
+    Raises
+    ------
+    ValueError
+        For arguments out of range (the message names the argument), or when N is
+        too small to store two items at this margin.
+
+    Notes
+    -----
+    Frozen W1: the hidden codes W1 x are Gaussian in R^m, so the Gardner count of
+    spec §2 applies with d m parameters.  Trained, m >= d: identical to the
+    one-layer :func:`capacity.theory.p_c` (every d x d matrix is a product W2 W1).
+    Trained, m < d: the Gardner argument needs a convex solution space and the
+    rank-<= m products are not convex, so N_eff is a guess; the certified
+    simulations (``benchmarks/results/two_layer.md``, d = 12-24) find trained
+    capacities *above* it (lower bounds 3-33 % higher for m/d = 3/4 ... 1/4).
+
+    Examples
+    --------
+    >>> round(p_c_two_layer(16, 8).p_c, 2)
+    36.66
+    >>> r = p_c_two_layer(16, 8, trained=True)
+    >>> round(r.p_c, 2), r.n_params, r.conjecture
+    (49.59, 192.0, True)
+    >>> from capacity.theory import p_c
+    >>> p_c_two_layer(16, 16, trained=True).p_c == p_c(16)
+    True
+    """
+    d, m, trained = _two_layer_iv(d, m, trained)
+    kappa = check_real("kappa", kappa, low=0.0, high=KAPPA_MAX)
+    n = n_params_two_layer(d, m, trained=trained)
+    r = solve_p_c(d, kappa=kappa, n_params=n)
+    conjecture = trained and m < d
+    if conjecture:
+        what = "CONJECTURE (spec §6, not derived): (T3) with N_eff = 2 d m - m^2, the dimension of rank-m matrices"
+    elif trained:
+        what = "(T3) with N = d^2: for m >= d every d x d matrix is a product W2 W1"
+    else:
+        what = "(T3) with N = d m: frozen random first layer, Gaussian hidden codes"
+    return TwoLayerCapacityResult(d=d, m=m, trained=trained, kappa=kappa, n_params=n, p_c=r.p_c, K=r.K,
+                                  alpha_c=r.alpha_c, p_log_p_over_d2=r.p_log_p_over_d2, conjecture=conjecture,
+                                  success=r.success, status=r.status, message=f"{what}; {r.message}")
