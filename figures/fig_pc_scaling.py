@@ -4,8 +4,7 @@ Top: the scaled capacity p ln p / d^2 of
 
 - the exact finite-size theory p_c(d), the root of p = d^2 alpha_c(p - 1, 0) (spec (T3));
 - the next-order closed-form inversion (``asymptotics.p_c_next``, d >= 24);
-- the implicit law-of-large-numbers form (``asymptotics.p_c_lln``, drawn where it returns a value: at
-  d ~ 11-15 it raises, its root search visiting 30 <= K < 60 where ``lln_level``'s starting guess fails);
+- the implicit law-of-large-numbers form (``asymptotics.p_c_lln``, drawn where it returns a value);
 - the leading order p ln p = d^2/2 (``asymptotics.p_c_leading``), which is the limit 1/2 itself;
 - the certified simulations' p50 with 95 % bootstrap intervals (coupled and decoupled models,
   N(0, I/d) embeddings), from the committed store ``benchmarks/results/agreement.sqlite``,
