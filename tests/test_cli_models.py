@@ -80,3 +80,44 @@ def test_simulate_two_layer_frozen_text(capsys):
                            "--trials", "3", "--no-store", "--n-boot", "0")
     assert status == 0, err
     assert "W1 frozen (m = 4)" in out and "theory p_c (N = dm" in out
+
+
+def test_query_hebbian_matches_library(capsys):
+    from capacity.theory import hebbian
+
+    status, out, err = run(capsys, "query", "--d", "40", "--model", "hebbian", "--embedding", "sphere",
+                           "--competitors", "coupled", "--json")
+    assert status == 0, err
+    r = json.loads(out)
+    assert r["competitors"] == "coupled" and r["embedding"] == "sphere"
+    assert_allclose(r["p_all"], hebbian.hebbian_p_c(40, criterion="all", model="coupled", embedding="sphere"),
+                    rtol=1e-12)
+    assert_allclose(r["p_typical"], hebbian.hebbian_p_c(40, criterion="typical", model="coupled",
+                                                        embedding="sphere"), rtol=1e-12)
+    assert_allclose(r["p_all_log_p_over_d2"], r["p_all"] * math.log(r["p_all"]) / 1600, rtol=1e-12)
+    # the all-items threshold lies far below the typical-item one (1/8 vs 1/2 asymptotically)
+    assert r["p_all"] < r["p_typical"]
+    status, out, err = run(capsys, "query", "--d", "40", "--model", "hebbian", "--kappa", "0.5")
+    assert status == 2 and "--kappa" in err and err.count("\n") == 1
+
+
+def test_simulate_hebbian_verdicts_are_the_library_recall(capsys):
+    from capacity.simulate import make_instance
+    from capacity.simulate.hebbian import hebbian_recall
+
+    status, out, err = run(capsys, "simulate", "--model", "hebbian", "--d", "10", "--p", "4,30", "--trials", "4",
+                           "--seed", "3", "--no-store", "--json", "--n-boot", "0")
+    assert status == 0, err
+    r = json.loads(out)
+    assert r["model"] == "hebbian" and r["competitors"] == "decoupled" and r["n_undecided"] == 0
+    for pt in r["points"]:
+        assert pt["n_feasible"] + pt["n_infeasible"] == 4
+    # the same seeds, recomputed directly: the CLI counts exactly the all-recalled instances
+    from capacity.sweeps.capacity_sweep import simulate_capacity
+
+    direct = simulate_capacity("decoupled", 10, [4, 30], trials=4, seed=3, experiment="hebbian", progress=False,
+                               n_boot=0)
+    assert [pt.n_feasible for pt in direct.points] == [pt["n_feasible"] for pt in r["points"]]
+    assert r["points"][-1]["n_feasible"] < 4  # p = 30 >> d^2/(8 ln p) ~ 3.7: some fact is lost
+    inst = make_instance("decoupled", 10, 4, seed=0, trial=0)
+    assert hebbian_recall(inst).fraction_recalled in {0.0, 0.25, 0.5, 0.75, 1.0}
