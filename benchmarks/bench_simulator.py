@@ -2,23 +2,44 @@
 
 Part 1 (d = 12, 16 near the theory's p_c, decoupled and coupled): for each
 instance, the median wall time of
-  - ours (default engine): cutting planes + Lawson-Hanson LDP/NNLS, certified verdict;
+  - ours (Gram engine, method="gram"): the same cutting planes and certificates, the
+    working-set LDP/NNLS solved in Gram form, warm-started across rounds;
+  - ours (LDP engine, method="ldp"): cutting planes + Lawson-Hanson LDP/NNLS (scipy nnls,
+    from scratch every round), certified verdict;
   - ours (HiGHS engine): cutting planes + incremental HiGHS LP, certified verdict;
   - dense: scipy.optimize.linprog(method="highs") on all p K rows at once
     (max tau s.t. A w >= tau, -1 <= w <= 1, tau <= 1), verdict = sign of tau*, no certificate;
-with the ratio dense / ours and whether the verdicts agree.
-Part 2: ours alone at d = 32 and 64 near p_c, each instance in its own process,
-reporting wall time and the process's peak resident memory.
+with the ratio dense / ours and whether the verdicts agree (all four equal).
+Part 2: ours alone (Gram engine; LDP engine with --part2-engine ldp) at d = 32 and 64
+near p_c, each instance in its own process, reporting wall time and the process's
+peak resident memory (ru_maxrss).
 
-Run:  python benchmarks/bench_simulator.py [--quick] [--skip-64]
+BLAS threads: the machine this was written on has 2 shared cores with other jobs
+running, where multi-threaded OpenBLAS loses 10-100x on small matrices to contention,
+so by default the benchmark pins OPENBLAS_NUM_THREADS=1 (same setting for every
+engine, printed in the header); --blas-threads 0 leaves the environment alone.
+
+Run:  python benchmarks/bench_simulator.py [--quick] [--skip-64] [--blas-threads N]
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+if __name__ == "__main__":  # must precede the numpy import
+    for i, a in enumerate(sys.argv):
+        if a.startswith("--blas-threads"):
+            _bt = a.split("=", 1)[1] if "=" in a else sys.argv[i + 1]
+            break
+    else:
+        _bt = "1"
+    if _bt != "0":
+        for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_v] = _bt
 
 import numpy as np
 
@@ -53,52 +74,57 @@ def timed(fn, *a, **k):
 
 def part1(n_inst):
     print("Part 1: identical instances near p_c; medians over instances")
-    hdr = f"{'d':>3} {'model':>9} {'p':>4} {'n':>3} {'ours ldp s':>11} {'ours highs s':>13} {'dense s':>9} " \
-          f"{'dense/ldp':>10} {'dense/highs':>12} {'verdicts agree':>15} {'feasible':>9}"
+    hdr = f"{'d':>3} {'model':>9} {'p':>4} {'n':>3} {'ours gram s':>12} {'ours ldp s':>11} {'ours highs s':>13} " \
+          f"{'dense s':>9} {'dense/gram':>11} {'dense/ldp':>10} {'dense/highs':>12} {'verdicts agree':>15} " \
+          f"{'feasible':>9}"
     print(hdr)
     print("-" * len(hdr))
     for d in (12, 16):
         for model in ("decoupled", "coupled"):
-            t_l, t_h, t_d, agree, feas = [], [], [], 0, 0
+            t_g, t_l, t_h, t_d, agree, feas = [], [], [], [], 0, 0
             for t in range(n_inst):
                 inst = make_instance(model, d, P_NEAR[d], seed=77, trial=t)
+                rg, tg = timed(solve_feasibility, inst, method="gram")
                 rl, tl = timed(solve_feasibility, inst, method="ldp")
                 rh, th = timed(solve_feasibility, inst, method="highs")
                 vd, td = timed(dense_lp, inst)
+                t_g.append(tg)
                 t_l.append(tl)
                 t_h.append(th)
                 t_d.append(td)
-                agree += rl.verdict == rh.verdict == vd
-                feas += rl.verdict == "feasible"
-            ml, mh, md = (statistics.median(x) for x in (t_l, t_h, t_d))
-            print(f"{d:>3} {model:>9} {P_NEAR[d]:>4} {n_inst:>3} {ml:>11.3f} {mh:>13.3f} {md:>9.3f} "
-                  f"{md / ml:>10.1f} {md / mh:>12.1f} {agree:>9}/{n_inst:<5} {feas:>9}", flush=True)
+                agree += rg.verdict == rl.verdict == rh.verdict == vd
+                feas += rg.verdict == "feasible"
+            mg, ml, mh, md = (statistics.median(x) for x in (t_g, t_l, t_h, t_d))
+            print(f"{d:>3} {model:>9} {P_NEAR[d]:>4} {n_inst:>3} {mg:>12.3f} {ml:>11.3f} {mh:>13.3f} {md:>9.3f} "
+                  f"{md / mg:>11.1f} {md / ml:>10.1f} {md / mh:>12.1f} {agree:>9}/{n_inst:<5} {feas:>9}", flush=True)
 
 
 _CHILD = """
 import json, resource, sys, time
 from capacity.simulate import make_instance, solve_feasibility
-d, p, model, trial = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+d, p, model, trial, method = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+solve_feasibility(make_instance(model, 4, 8, seed=0), method=method)  # warm the JIT cache outside the timing
 inst = make_instance(model, d, p, seed=77, trial=trial)
 t0 = time.perf_counter()
-r = solve_feasibility(inst)
+r = solve_feasibility(inst, method=method)
 print(json.dumps({"seconds": time.perf_counter() - t0, "verdict": r.verdict, "rows": r.n_rows,
                   "constraints": r.n_constraints, "rounds": r.rounds,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def part2(dims, n_inst, timeout):
+def part2(dims, n_inst, timeout, method):
     print()
-    print("Part 2: ours alone (LDP engine), one process per instance")
+    print(f"Part 2: ours alone (method={method!r}), one process per instance")
     print(f"{'d':>3} {'model':>9} {'p':>4} {'verdict':>10} {'seconds':>9} {'peak MB':>8} {'rows':>7} "
           f"{'constraints':>12} {'rounds':>6}")
     for d in dims:
         for t in range(n_inst):
             try:
-                out = subprocess.run([sys.executable, "-c", _CHILD, str(d), str(P_NEAR[d]), "decoupled", str(t)],
-                                     capture_output=True, text=True, timeout=timeout,
-                                     env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                env = {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS") or k.startswith("NUMBA")}
+                env.update(PYTHONPATH=str(ROOT), PATH="/usr/bin:/bin")
+                out = subprocess.run([sys.executable, "-c", _CHILD, str(d), str(P_NEAR[d]), "decoupled", str(t),
+                                      method], capture_output=True, text=True, timeout=timeout, env=env)
                 r = json.loads(out.stdout)
                 print(f"{d:>3} {'decoupled':>9} {P_NEAR[d]:>4} {r['verdict']:>10} {r['seconds']:>9.1f} "
                       f"{r['peak_mb']:>8.0f} {r['rows']:>7} {r['constraints']:>12} {r['rounds']:>6}", flush=True)
@@ -111,13 +137,17 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 instances per cell, skip d = 64")
     ap.add_argument("--skip-64", action="store_true")
     ap.add_argument("--part", choices=("1", "2", "both"), default="both")
+    ap.add_argument("--part2-engine", choices=("gram", "ldp", "highs"), default="gram")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--blas-threads", default="1", help="OPENBLAS/OMP/MKL threads (0: leave the environment)")
     args = ap.parse_args()
+    print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; cores: {os.cpu_count()}")
     n = 3 if args.quick else 8
     if args.part in ("1", "both"):
         part1(n)
     if args.part in ("2", "both"):
         dims = [32] if (args.quick or args.skip_64) else [32, 64]
-        part2(dims, 1 if args.quick else 2, timeout=900)
+        part2(dims, 1 if args.quick else 2, timeout=args.timeout, method=args.part2_engine)
 
 
 if __name__ == "__main__":

@@ -268,7 +268,7 @@ _MODEL_KEYS = {
     "listwise-K": ("K", "k", "r", "kappa", "model", "expected_dist2", "stderr", "alpha_c", "n_samples"),
 }
 _MODEL_NOTES = {
-    "p_all": "p at which P(all p facts recalled) = 1/2 (finite-d Gaussian theory)",
+    "p_all": "p at which P(all p facts recalled) = 1/2 (finite-d theory, conditional picture)",
     "p_typical": "p at which a typical fact is recalled with probability 1/2",
     "p_all_log_p_over_d2": "p_all ln(p_all) / d^2  (-> 1/8)",
     "p_typical_log_p_over_d2": "p_typical ln(p_typical) / d^2  (-> 1/2)",
@@ -508,7 +508,7 @@ def _simulate_theory(args, d, K):
         from .theory import hebbian
 
         return (hebbian.hebbian_p_c(d, criterion="all", model=args._competitors, embedding=args.embedding),
-                f"theory p at P(all recalled) = 1/2 (Hebbian, {args._competitors} competitors, finite-d Gaussian)")
+                f"theory p at P(all recalled) = 1/2 (Hebbian, {args._competitors} competitors, {args.embedding}, finite-d)")
     if args.model in ("two-layer-frozen", "two-layer"):
         from .theory import two_layer
 
@@ -699,8 +699,9 @@ def _add_simulate(subparsers):
     sub.add_argument("--seed", action=_StoreOnce, metavar="S", help="base seed (default 0)")
     sub.add_argument("--K", action=_StoreOnce, metavar="K", help="decoupled competitors per input (default p - 1)")
     sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian")
-    sub.add_argument("--method", choices=("ldp", "highs"), default="ldp",
-                     help="working-set engine: Lawson-Hanson LDP/NNLS (default) or the HiGHS LP")
+    sub.add_argument("--method", choices=("ldp", "gram", "highs"), default="ldp",
+                     help="working-set engine: Lawson-Hanson LDP/NNLS (default; fastest at d <= 12), "
+                          "gram (the same NNLS in Gram form, warm-started; fastest from d = 16) or the HiGHS LP")
     sub.add_argument("--store", default="results.sqlite", metavar="FILE",
                      help="SQLite results file, committed per trial (default results.sqlite)")
     sub.add_argument("--no-store", action="store_true", help="keep results in memory only")

@@ -37,6 +37,12 @@ Two engines solve the working-set problem (``method``):
   r = E u - f is zero iff the rows admit no W (then u / sum u is a Gordan certificate,
   sum_r u_r a_r = 0), and otherwise w = -r_{1..n} / r_{n+1} is the max-margin W of the
   working set.  Same certificates, 3-6x faster than the LP at d = 16-24.
+- ``"gram"``: the same LDP cutting planes, the NNLS solved in Gram form
+  (G_rs = (x_r.x_s)((y_r - c_r).(y_s - c_s)), rows never formed as d^2-vectors) by a
+  Lawson-Hanson active-set method warm-started across rounds
+  (:mod:`capacity.simulate._gram`); same certificates, checked on the dense support rows.
+  Faster than "ldp" from d = 16 up (1.4x at d = 16, ~4x at d = 32, d = 64 decided in
+  minutes where "ldp" takes > 15), slower at d <= 12 (Python overhead per iteration).
 - ``"highs"``: the LP above in HiGHS (``highspy``), rows added incrementally and
   re-solved from the previous basis; certificates from the row duals, or from the
   LP min ||sum lambda_r a_r||_1 over the simplex.
@@ -54,7 +60,7 @@ import numpy as np
 
 __all__ = [
     "FeasibilityResult", "solve_feasibility", "ldp_cutting_planes", "constraint_rows", "verify_certificate",
-    "verify_separating",
+    "verify_separating", "gram_cutting_planes",
 ]
 
 _TAU_TOL = 1e-10
@@ -256,6 +262,82 @@ def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_
     return "budget", None, rows, u, max_rounds
 
 
+def _row_factors(inst, pairs):
+    """The two factors (x_mu, y_mu - c) of the rows vec((y_mu - c) x_mu^T) for the (mu, k) pairs."""
+    mu = pairs[:, 0]
+    return inst.x[mu], inst.y[mu] - _competitors_of(inst, pairs)
+
+
+def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_input=4, cert_tol=1e-7):
+    """The LDP cutting planes of :func:`ldp_cutting_planes` (target "positive"), with the
+    working-set NNLS solved in Gram form and warm-started across rounds
+    (:class:`capacity.simulate._gram.GramNNLS`); rows are never formed as d^2-vectors
+    except for the final certificate check.
+
+    Returns ``(status, W, pairs, u, rounds, solver)``; status "separated" (W separates the
+    working set; the caller re-scores all constraints), "inconsistent" (the working set
+    looks infeasible: d ||sum u_r a_r|| / sum u <= cert_tol in factored arithmetic; the
+    caller verifies the certificate on dense rows) or "budget".
+    """
+    from ._gram import GramNNLS
+
+    d = inst.d
+    pairs = _initial_pairs(inst, initial_per_input)
+    X, D = _row_factors(inst, pairs)
+    nn = GramNNLS(d, X, D)
+    threshold = 1.0 - 1e-9
+    W = None
+    for rnd in range(1, max_rounds + 1):
+        if nn.solve() != "optimal":  # pragma: no cover - iteration budget
+            return "budget", None, pairs, nn.u, rnd, nn
+        su = float(nn.u.sum())
+        V = nn.V()
+        if su > 0 and d * np.linalg.norm(V) / su <= cert_tol:
+            return "inconsistent", None, pairs, nn.u, rnd, nn
+        if su >= 1.0:
+            return "inconsistent", None, pairs, nn.u, rnd, nn
+        W = d * V / (1.0 - su)
+        m = inst.margins(W) * d  # LDP units: >= 1 on the working set
+        if m.min() > 0.0:
+            return "separated", W, pairs, nn.u, rnd, nn
+        keep = nn.u > 0.0
+        keep[nn.P] = True
+        nn.keep_rows(keep)
+        pairs = pairs[keep]
+        in_set = set(map(tuple, pairs.tolist()))
+        new = _violated_pairs(m, in_set, add_per_input, threshold)
+        if len(new) == 0:
+            return "budget", W, pairs, nn.u, rnd, nn
+        pairs = np.vstack([pairs, new])
+        nn.add_rows(*_row_factors(inst, new))
+    return "budget", None, pairs, nn.u, max_rounds, nn
+
+
+def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input):
+    d = inst.d
+    status, W, pairs, u, rounds, nn = gram_cutting_planes(inst, max_rounds=max_rounds, add_per_input=add_per_input,
+                                                          initial_per_input=initial_per_input, cert_tol=cert_tol)
+    n_rows = len(pairs)
+    if status == "separated":
+        mm = verify_separating(inst, W)
+        if mm > 0:
+            return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0,
+                           min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d),
+                           message="all p K margins of the working-set max-margin W (Gram NNLS) re-scored in "
+                                   "float64 and > 0")
+    if status == "inconsistent":
+        sup = np.nonzero(u > 0)[0]
+        bound = verify_certificate(constraint_rows(inst, pairs[sup], _competitors_of(inst, pairs[sup])), u[sup], d)
+        if bound <= cert_tol:
+            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+                           message=f"Gordan certificate from the Gram-form LDP/NNLS solution on {len(sup)} of "
+                                   f"{n_rows} rows, verified")
+        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+                       message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
+    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0,
+                   message=f"no verdict after {rounds} cutting-plane rounds (Gram NNLS)")
+
+
 def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input):
     d = inst.d
     status, W, rows, u, rounds = ldp_cutting_planes(inst, target="positive", max_rounds=max_rounds,
@@ -293,7 +375,7 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     initial_per_input : int
         Rows per input in the first working set (Hebbian-ranked).
 
-    method : {"ldp", "highs"}
+    method : {"ldp", "gram", "highs"}
         Working-set engine (see module docstring).
 
     Returns
@@ -303,8 +385,10 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     t0 = time.perf_counter()
     if method == "ldp":
         return _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
+    if method == "gram":
+        return _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
     if method != "highs":
-        raise ValueError(f"`method` must be 'ldp' or 'highs'; got {method!r}")
+        raise ValueError(f"`method` must be 'ldp', 'gram' or 'highs'; got {method!r}")
     d, shape = inst.d, (inst.y.shape[1], inst.x.shape[1])
     n = shape[0] * shape[1]
     # initial working set: competitors ranked by the Hebbian memory W_H = Y^T X
