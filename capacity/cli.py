@@ -782,6 +782,108 @@ def _add_figures(subparsers):
     return sub
 
 
+# --------------------------------------------------------------------------- train
+
+# experiment -> (module under capacity.nets, runner, one-line description); names follow spec/nets.md
+TRAIN_EXPERIMENTS = {
+    "linear": ("linear", "run_n1", "N1: GD/cross-entropy linear and two-layer memories vs the LP and p_c(d)"),
+    "transformer": ("transformer", "run_n2", "N2: one-layer transformer, frozen random embeddings, factual recall"),
+    "retrieval": ("retrieval", "run_n3", "N3: marked-token retrieval with random embeddings"),
+}
+_TRAIN_ALIASES = {"n1": "linear", "n2": "transformer", "n3": "retrieval"}
+
+
+def _run_train(args, out=None):
+    out = sys.stdout if out is None else out
+    name = _TRAIN_ALIASES.get(args.experiment, args.experiment)
+    if name not in TRAIN_EXPERIMENTS:
+        allowed = ", ".join(list(TRAIN_EXPERIMENTS) + list(_TRAIN_ALIASES))
+        raise _CommandError(f"experiment must be one of {allowed}; got {args.experiment!r}")
+    seed = _parse_int("--seed", args.seed or "0", 0)
+    jobs = _parse_int("--jobs", args.jobs or "1", 1, 256)
+    store = None if args.no_store else (args.store or f"train_{name}.sqlite")
+    import importlib
+
+    from .nets import resolve_device
+
+    try:
+        resolve_device(args.device)
+    except ImportError as exc:
+        raise _CommandError(str(exc)) from None
+    except ValueError as exc:
+        raise _CommandError(f"--device: {_library_message(exc)}") from None
+    module_name, runner, _ = TRAIN_EXPERIMENTS[name]
+    try:
+        run = getattr(importlib.import_module(f".nets.{module_name}", __package__), runner)
+    except ImportError as exc:
+        raise _CommandError(str(exc)) from None
+
+    from .sweeps.runner import SweepError
+
+    try:
+        res = run(quick=args.quick, device=args.device, seed=seed, store=store, jobs=jobs,
+                  progress=None if not args.json else False)
+    except (ValueError, TypeError) as exc:
+        raise _CommandError(_library_message(exc)) from None
+    except SweepError as exc:
+        raise _CommandError(f"{len(exc.failures)} run(s) failed; rerun to retry them: {_library_message(exc)}",
+                            EXIT_NUMERICAL) from None
+    except OSError as exc:
+        raise _CommandError(f"--store: cannot use {store!r}: {exc}") from None
+    if args.json:
+        payload = json.loads(json.dumps(res.to_dict(), default=str).replace("NaN", "null")
+                             .replace("Infinity", "null"))
+        print(json.dumps(payload, indent=2, allow_nan=False), file=out)
+    else:
+        print(res.format_table(), file=out)
+        if store is not None:
+            print(f"results stored in {store} (rerun the same command to resume)", file=out)
+    return EXIT_OK
+
+
+_TRAIN_DESCRIPTION = """\
+Train networks by gradient descent and compare what they store with the capacity
+theory (spec/nets.md).  torch is optional: pip install torch==2.13.0 'capacity[torch]'.
+
+experiments:
+""" + "\n".join(f"  {k:<12} {v[2]}" for k, v in TRAIN_EXPERIMENTS.items()) + """
+
+Every finished training run is committed to the SQLite --store at once; rerunning
+the same command resumes without repeating a run.  CPU by default; bit-reproducible
+on CPU for a given --seed."""
+
+_TRAIN_EPILOG = """\
+examples:
+  capacity train linear --quick                 seconds: a tiny N1 sweep
+  capacity train linear --jobs 2                the N1 table (GD p50 vs LP p50 vs theory p_c)
+  capacity train transformer --device auto --json
+
+exit status: 0 ok, 1 a run failed (rerun to retry), 2 bad input."""
+
+
+def _add_train(subparsers):
+    sub = subparsers.add_parser(
+        "train",
+        help="train networks by gradient descent (torch) and compare with the capacity bound",
+        description=_TRAIN_DESCRIPTION,
+        epilog=_TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    sub.add_argument("experiment", metavar="EXPERIMENT", help=f"one of {', '.join(TRAIN_EXPERIMENTS)}")
+    sub.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                     help="torch device (default cpu; auto = cuda when available)")
+    sub.add_argument("--quick", action="store_true", help="tiny grid (seconds)")
+    sub.add_argument("--seed", action=_StoreOnce, metavar="S", help="base seed (default 0)")
+    sub.add_argument("--jobs", action=_StoreOnce, metavar="N", help="worker processes (default 1)")
+    sub.add_argument("--store", default=None, metavar="FILE",
+                     help="SQLite results file, committed per run (default train_<experiment>.sqlite)")
+    sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
+    sub.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.set_defaults(run=_run_train)
+    return sub
+
+
 # --------------------------------------------------------------------------- main
 
 _DESCRIPTION = """\
@@ -792,8 +894,9 @@ memory, exact at finite K: alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa),
 z ~ N(0, I_{K+1}), and the finite-size capacity p_c of a d x d memory, the p
 solving p = d^2 alpha_c(p - 1, kappa) ('capacity query'); checks it against
 finite instances solved exactly, with certificates ('capacity simulate'), and
-regenerates every figure ('capacity figures').  'capacity query --model' also
-covers Hebbian, two-layer and listwise memories."""
+regenerates every figure ('capacity figures') and trains networks by gradient
+descent against the bound ('capacity train', torch optional).  'capacity query
+--model' also covers Hebbian, two-layer and listwise memories."""
 
 _EPILOG = """\
 examples:
@@ -803,6 +906,7 @@ examples:
   capacity query --K 1,2,1000
   capacity simulate --model decoupled --d 16 --p 50:80:3 --trials 40 --seed 1
   capacity figures --all
+  capacity train linear --quick
 
 Run 'capacity <command> --help' for a command's options."""
 
@@ -819,7 +923,7 @@ def _build_parser():
     # not `required`: main() reports unknown flags first, then a missing command
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
     commands = {"query": _add_query(subparsers), "simulate": _add_simulate(subparsers),
-                "figures": _add_figures(subparsers)}
+                "figures": _add_figures(subparsers), "train": _add_train(subparsers)}
     return parser, commands
 
 

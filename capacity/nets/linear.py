@@ -1,0 +1,676 @@
+r"""N1: gradient-trained linear and two-layer memories against the capacity bound (spec/nets.md N1).
+
+A memory W (d x d) stores association mu when its logit y_mu^T W x_mu beats every
+competitor's, y_nu^T W x_mu (coupled model: the other p - 1 targets; decoupled: K
+fresh competitors).  Here W is *trained*: cross-entropy over the logits of each
+input, full batch, Adam (or plain gradient descent) with a fixed learning rate for a
+fixed step budget, on exactly the instances of the LP simulator
+(:func:`capacity.simulate.make_instance`, same seeds), so that gradient training and
+the certified LP (:func:`capacity.simulate.solve_feasibility`) are compared instance
+by instance.
+
+**Stored.**  A trained memory *stores the instance* when all p K margins
+(y_mu - c)^T W x_mu are > 0 (100 % top-1 train accuracy).  Accuracy is checked
+every ``check_every`` steps on the training logits; the first W that separates is
+kept and then re-scored in float64 by :meth:`Instance.margins` over all p K
+constraints, which alone decides (the final W is re-scored too, as a fallback).
+An LP-infeasible instance can therefore never be "stored": GD can only do worse
+than the LP.  Training stops early once every model of the batch is stored.
+
+**Architectures** (``arch``):
+
+- ``"linear"``: W trained from W = 0 (the problem is convex; no randomness beyond
+  the instance);
+- ``"frozen"``: W = W2 W1, W1 (m x d) the simulator's frozen first layer
+  (:func:`capacity.simulate.two_layer.first_layer`, restart 0, N(0, 1/d) entries),
+  only W2 (d x m, from 0) trained: the same model that ``run_trial`` decides exactly
+  as experiment ``"two-layer-frozen"``;
+- ``"trained"``: both layers trained, W1 starting at that frozen layer, W2 at 0.
+
+**Batching.**  Many instances of one (model, d, p) are trained as one tensor
+(n_models, d, d) (two-layer: (n_models, d, m) and (n_models, m, d)); the summed loss
+makes every model's gradient its own, and Adam is elementwise, so a model trained in
+a batch follows the same trajectory as alone (up to the floating-point order of the
+batched matmuls).
+
+Determinism: on CPU, with the default float64 and one thread, a call is
+bit-reproducible (the only randomness is the instance and W1, both drawn by NumPy
+from the instance's seed).
+
+Capacity (:func:`run_n1`): for each d (and architecture), P(all p stored) on a grid
+of p is summarised and its 50 % point located by the simulator's estimator
+(:func:`capacity.simulate.estimate.summarize_points`, :func:`fit_p50`), the same way
+as the certified LP verdicts of the same instances, and compared with the theory
+p_c(d) (spec (T3); two-layer: :func:`capacity.theory.two_layer.p_c_two_layer`).
+"""
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .._validation import check_int, check_real
+from ._torch import require_torch, resolve_device, torch_threads
+
+__all__ = [
+    "ARCHS", "OPTIMIZERS", "TrainResult", "train_memories", "train_instances", "run_gd_task", "N1Row", "N1Result",
+    "run_n1", "gd_task", "lp_task",
+]
+
+ARCHS = ("linear", "frozen", "trained")
+OPTIMIZERS = ("adam", "gd")
+DTYPES = ("float64", "float32")
+EXPERIMENT = "nets-n1"
+
+#: default training budget of :func:`run_n1` (Adam, fixed learning rate, full batch)
+STEPS = 4000
+#: default learning rate LR_SCALE / d: an Adam step changes a logit y^T W x by O(lr d)
+LR_SCALE = 6.0
+CHECK_EVERY = 25
+#: p grid of :func:`run_n1` as fractions of the theory p_c(d) (two-layer: of its theory value)
+FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1)
+N_BOOT = 1000
+
+
+# --------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of training a batch of memories (one entry per instance, in order).
+
+    Attributes
+    ----------
+    stored : ndarray of bool
+        All p K margins of the kept W > 0, re-scored in float64.
+    step_stored : ndarray of int
+        First checked step at which the training logits separated (-1: never).
+    min_margin : ndarray of float
+        Smallest float64 margin of the kept W (the separating snapshot, else the final W).
+    kappa_hat : ndarray of float
+        Normalised margin min_margin / (||W||_F / d) (the LP engine's units).
+    loss : ndarray of float
+        Mean cross-entropy of each model at the last step taken.
+    steps_run : int
+        Steps taken (less than the budget when every model was stored earlier).
+    checkpoint_steps : ndarray of int
+        Steps at which ``checkpoint_kappa`` / ``checkpoint_loss`` were recorded.
+    checkpoint_kappa, checkpoint_loss : ndarray (n_checkpoints, n_models)
+        Normalised min margin and loss on the training logits (NaN: not reached,
+        the batch stopped early).
+    W : ndarray (n_models, d, d)
+        The kept memories (two-layer: the product W2 W1), float64.
+    """
+
+    stored: np.ndarray
+    step_stored: np.ndarray
+    min_margin: np.ndarray
+    kappa_hat: np.ndarray
+    loss: np.ndarray
+    steps_run: int
+    checkpoint_steps: np.ndarray
+    checkpoint_kappa: np.ndarray
+    checkpoint_loss: np.ndarray
+    W: np.ndarray
+
+
+def _default_checkpoints(steps):
+    return sorted({max(1, steps // 64), max(1, steps // 16), max(1, steps // 4), max(1, steps // 2), steps})
+
+
+def _train_iv(instances, arch, m, steps, lr, optimizer, check_every, checkpoints, dtype):
+    if isinstance(instances, (str, bytes, dict)) or not hasattr(instances, "__iter__"):
+        raise TypeError(f"`instances` must be a list of Instance objects; got {type(instances).__name__}")
+    instances = list(instances)
+    if not instances:
+        raise ValueError("`instances` must hold at least one instance; got an empty list")
+    first = instances[0]
+    for i, inst in enumerate(instances):
+        if not all(hasattr(inst, a) for a in ("x", "y", "margins", "model", "d", "p", "K")):
+            raise TypeError(f"`instances[{i}]` must be an Instance (make_instance); got {type(inst).__name__}")
+        if (inst.model, inst.d, inst.p, inst.K) != (first.model, first.d, first.p, first.K):
+            raise ValueError(
+                f"`instances` must share model, d, p and K; instances[{i}] has {(inst.model, inst.d, inst.p, inst.K)}"
+                f", instances[0] {(first.model, first.d, first.p, first.K)}")
+    if arch not in ARCHS:
+        raise ValueError(f"`arch` must be one of {', '.join(ARCHS)}; got {arch!r}")
+    if arch == "linear":
+        if m is not None:
+            raise ValueError(f"`m` is only used by the two-layer archs 'frozen' and 'trained'; "
+                             f"got m={m!r} for 'linear'")
+    else:
+        if m is None:
+            raise ValueError(f"`m` (hidden width, an int >= 1) is required for arch {arch!r}; got None")
+        m = check_int("m", m, low=1, high=4096)
+    steps = check_int("steps", steps, low=1, high=10**7)
+    lr = LR_SCALE / first.d if lr is None else check_real("lr", lr, low=0.0, low_open=True)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"`optimizer` must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    check_every = check_int("check_every", check_every, low=1)
+    if checkpoints is None:
+        checkpoints = _default_checkpoints(steps)
+    else:
+        checkpoints = sorted({check_int("checkpoints", c, low=1, high=steps) for c in checkpoints})
+    if dtype not in DTYPES:
+        raise ValueError(f"`dtype` must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    return instances, m, steps, lr, check_every, checkpoints
+
+
+def _candidates(inst):
+    """Decoupled: [y_mu, z_mu1..z_muK] per input, array (p, K + 1, d)."""
+    comps = np.concatenate([inst.competitor_block(b) for b in range(inst.n_blocks())], axis=0)
+    return np.concatenate([inst.y[:, None, :], comps], axis=1)
+
+
+def train_memories(instances, *, arch="linear", m=None, steps=STEPS, lr=None, optimizer="adam",
+                   check_every=CHECK_EVERY, checkpoints=None, device="cpu", dtype="float64", threads=1):
+    r"""Train one memory per instance, all in one batch, by full-batch cross-entropy.
+
+    Parameters
+    ----------
+    instances : list of Instance
+        From :func:`capacity.simulate.make_instance`; all with the same model, d, p, K.
+    arch : {"linear", "frozen", "trained"}
+        See the module docstring.
+    m : int, optional
+        Hidden width of the two-layer archs (required there, not allowed for "linear").
+    steps : int
+        Step budget.
+    lr : float, optional
+        Learning rate (fixed); default LR_SCALE / d = 6 / d.
+    optimizer : {"adam", "gd"}
+        ``torch.optim.Adam`` (default betas) or plain gradient descent.
+    check_every : int
+        Accuracy is checked (and separating snapshots kept) every this many steps
+        and at the last step.
+    checkpoints : sequence of int, optional
+        Steps at which the normalised margin and loss are recorded; default
+        steps / 64, / 16, / 4, / 2 and steps.
+    device : {"cpu", "cuda", "auto"}
+    dtype : {"float64", "float32"}
+        Training precision; the verdict is always re-scored in float64.
+    threads : int
+        torch intra-op threads during training.
+
+    Returns
+    -------
+    TrainResult
+
+    Notes
+    -----
+    Loss of model b: (1/p) sum_mu -log softmax_c(s_c)|_{c = y_mu}, with logits
+    s_c = c^T W_b x_mu over the p targets (coupled) or over y_mu and its K
+    competitors (decoupled).  Stored = every margin > 0 (spec/nets.md N1).
+
+    Examples
+    --------
+    >>> from capacity.simulate import make_instance
+    >>> insts = [make_instance("coupled", 8, 6, seed=0, trial=t) for t in range(3)]
+    >>> train_memories(insts, steps=200).stored.tolist()
+    [True, True, True]
+    """
+    instances, m, steps, lr, check_every, checkpoints = _train_iv(
+        instances, arch, m, steps, lr, optimizer, check_every, checkpoints, dtype)
+    torch = require_torch()
+    dev = resolve_device(device)
+    threads = check_int("threads", threads, low=1)
+    with torch_threads(threads):
+        return _train(torch, instances, arch, m, steps, lr, optimizer, check_every, checkpoints, dev, dtype)
+
+
+def _train(torch, instances, arch, m, steps, lr, optimizer, check_every, checkpoints, dev, dtype):
+    from ..simulate.two_layer import first_layer
+
+    tdt = getattr(torch, dtype)
+    first = instances[0]
+    n, d, p, model = len(instances), first.d, first.p, first.model
+
+    def tens(a):
+        return torch.as_tensor(np.asarray(a), dtype=tdt, device=dev)
+
+    X = tens(np.stack([inst.x for inst in instances]))  # (n, p, d)
+    if model == "coupled":
+        C = tens(np.stack([inst.y for inst in instances]))  # (n, p, d): logits over the p targets
+        target = torch.arange(p, device=dev).repeat(n)
+    else:
+        C = tens(np.stack([_candidates(inst) for inst in instances]))  # (n, p, K + 1, d)
+        target = torch.zeros(n * p, dtype=torch.long, device=dev)
+    n_cls = p if model == "coupled" else first.K + 1
+
+    if arch == "linear":
+        W = torch.zeros((n, d, d), dtype=tdt, device=dev, requires_grad=True)
+        params = [W]
+
+        def product():
+            return W
+    else:
+        W1_init = tens(np.stack([first_layer(inst, m) for inst in instances]))  # (n, m, d)
+        W2 = torch.zeros((n, d, m), dtype=tdt, device=dev, requires_grad=True)
+        W1 = W1_init.clone().requires_grad_(arch == "trained")
+        params = [W2, W1] if arch == "trained" else [W2]
+
+        def product():
+            return W2 @ W1
+
+    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
+
+    def logits_of(Wt):
+        V = X @ Wt.transpose(1, 2)  # (n, p, d): rows W x_mu
+        if model == "coupled":
+            return V @ C.transpose(1, 2)  # (n, p, p): [mu, nu] = y_nu^T W x_mu
+        return torch.einsum("npkd,npd->npk", C, V)  # (n, p, K + 1)
+
+    eye = torch.eye(n_cls, dtype=torch.bool, device=dev) if model == "coupled" else None
+    stored_step = np.full(n, -1, dtype=np.int64)
+    snap = [None] * n
+    ck_index = {s: i for i, s in enumerate(checkpoints)}
+    ck_kappa = np.full((len(checkpoints), n), np.nan)
+    ck_loss = np.full((len(checkpoints), n), np.nan)
+    losses = np.full(n, np.nan)
+    steps_run = 0
+    for step in range(steps + 1):  # step = number of updates taken so far
+        opt.zero_grad(set_to_none=True)
+        Wt = product()
+        S = logits_of(Wt)
+        per = torch.nn.functional.cross_entropy(S.reshape(n * p, n_cls), target, reduction="none").view(n, p).mean(1)
+        check = step % check_every == 0 or step == steps or step in ck_index
+        if check:
+            with torch.no_grad():
+                if model == "coupled":
+                    correct = torch.diagonal(S, dim1=1, dim2=2)
+                    other = S.masked_fill(eye, -math.inf).amax(2)
+                else:
+                    correct, other = S[..., 0], S[..., 1:].amax(2)
+                mmin = (correct - other).amin(1)
+                norm = torch.linalg.matrix_norm(Wt)
+                mm = mmin.cpu().numpy().astype(float)
+                nrm = norm.cpu().numpy().astype(float)
+                losses = per.detach().cpu().numpy().astype(float)
+                if step in ck_index:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        ck_kappa[ck_index[step]] = np.where(nrm > 0, mm * d / nrm, np.nan)
+                    ck_loss[ck_index[step]] = losses
+                new = np.flatnonzero((mm > 0) & (stored_step < 0))
+                if len(new):
+                    Wc = Wt.detach().cpu().numpy().astype(np.float64)
+                    for b in new:
+                        stored_step[b] = step
+                        snap[b] = Wc[b].copy()
+            steps_run = step
+            if step == steps or np.all(stored_step >= 0):
+                break
+        per.sum().backward()
+        opt.step()
+    W_final = product().detach().cpu().numpy().astype(np.float64)
+    stored = np.zeros(n, dtype=bool)
+    min_margin = np.empty(n)
+    kappa_hat = np.empty(n)
+    W_kept = np.empty((n, d, d))
+    for b, inst in enumerate(instances):
+        candidates = ([snap[b]] if snap[b] is not None else []) + [W_final[b]]
+        for Wb in candidates:  # the separating snapshot, then the final W
+            mg = float(inst.margins(Wb).min())
+            if mg > 0 or Wb is candidates[-1]:
+                break
+        stored[b] = mg > 0
+        min_margin[b] = mg
+        nrm = float(np.linalg.norm(Wb))
+        kappa_hat[b] = mg * d / nrm if nrm > 0 else math.nan
+        W_kept[b] = Wb
+    return TrainResult(stored=stored, step_stored=stored_step, min_margin=min_margin, kappa_hat=kappa_hat,
+                       loss=losses, steps_run=int(steps_run), checkpoint_steps=np.array(checkpoints),
+                       checkpoint_kappa=ck_kappa, checkpoint_loss=ck_loss, W=W_kept)
+
+
+def train_instances(model, d, p, trials, *, seed=0, **kwargs):
+    """Make the simulator's instances ``trials`` (an iterable of trial indices) and train them in one batch.
+
+    Examples
+    --------
+    >>> train_instances("coupled", 8, 40, range(2), seed=0, steps=100).stored.tolist()
+    [False, False]
+    """
+    from ..simulate.instances import make_instance
+
+    insts = [make_instance(model, d, p, seed=seed, trial=t) for t in trials]
+    return train_memories(insts, **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# Sweep tasks
+# --------------------------------------------------------------------------------------
+def gd_task(model, d, p, *, trial0, n_trials, seed, arch="linear", m=None, steps=STEPS, lr=None, optimizer="adam",
+            check_every=CHECK_EVERY, dtype="float64"):
+    """The task dict of one batch of GD trials (trials trial0 .. trial0 + n_trials - 1); its JSON is the store key."""
+    return {"experiment": EXPERIMENT, "kind": "gd", "model": model, "d": int(d), "p": int(p), "seed": int(seed),
+            "trial0": int(trial0), "n_trials": int(n_trials), "arch": arch, "m": None if m is None else int(m),
+            "steps": int(steps), "lr": float(LR_SCALE / d if lr is None else lr), "optimizer": optimizer,
+            "check_every": int(check_every), "dtype": dtype}
+
+
+def lp_task(model, d, p, *, trial, seed, arch="linear", m=None):
+    """The simulator's task (:func:`capacity.simulate.trial.make_task`) deciding the same instance exactly.
+
+    linear and trained: the one-layer LP (for trained two-layer memories an upper bound:
+    rank <= m products are a subset); frozen: experiment ``"two-layer-frozen"`` with the
+    same W1.  Identical to the simulator's own tasks, so stored verdicts are shared.
+    """
+    from ..simulate.trial import make_task
+
+    if arch == "frozen":
+        return make_task("two-layer-frozen", model, d, p, trial=trial, seed=seed, m=m)
+    return make_task("feasibility", model, d, p, trial=trial, seed=seed, method="ldp")
+
+
+def run_gd_task(task):
+    """Run one GD task (module level and picklable, for :func:`capacity.sweeps.run_sweep`)."""
+    res = train_instances(task["model"], task["d"], task["p"], range(task["trial0"], task["trial0"] + task["n_trials"]),
+                          seed=task["seed"], arch=task["arch"], m=task["m"], steps=task["steps"], lr=task["lr"],
+                          optimizer=task["optimizer"], check_every=task["check_every"], dtype=task["dtype"],
+                          device=task.get("device", "cpu"))
+    trials = []
+    for b in range(task["n_trials"]):
+        trials.append({
+            "trial": task["trial0"] + b, "stored": bool(res.stored[b]),
+            "verdict": "feasible" if res.stored[b] else "infeasible",
+            "step_stored": int(res.step_stored[b]), "min_margin": float(res.min_margin[b]),
+            "kappa_hat": float(res.kappa_hat[b]), "loss": float(res.loss[b]),
+            "checkpoint_kappa": [float(v) for v in res.checkpoint_kappa[:, b]],
+            "checkpoint_loss": [float(v) for v in res.checkpoint_loss[:, b]],
+        })
+    return {"steps_run": res.steps_run, "checkpoint_steps": [int(s) for s in res.checkpoint_steps], "trials": trials}
+
+
+# --------------------------------------------------------------------------------------
+# Capacity sweep
+# --------------------------------------------------------------------------------------
+def _plain(v):
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "to_dict"):
+        return v.to_dict()
+    return v.item() if hasattr(v, "item") else v
+
+
+@dataclass(frozen=True)
+class N1Row:
+    """One (d, arch, m) cell of :func:`run_n1`.
+
+    ``gd_counts`` / ``lp_counts``: {p: [n_stored or n_feasible, n_trials]} (LP: undecided
+    trials counted in ``lp_undecided``).  ``gd_p50`` / ``lp_p50``: :class:`P50Result` of
+    P(all stored) and P(LP feasible).  ``theory`` is p_c(d) (linear), the frozen theory
+    p_c(N = d m) or the trained conjecture p_c(N = 2 d m - m^2); ``lp_kind`` says what the
+    LP column decides (one-layer LP, or the exact frozen-W1 LP).  ``gd_not_lp``:
+    instances GD stored but the LP certified infeasible (must be 0).  ``budget``: the
+    budget check at ``budget["p"]`` (GD rerun with ``factor`` x steps on the same
+    instances; ``changed`` verdicts out of ``n``), or None.
+    """
+
+    d: int
+    arch: str
+    m: object
+    theory: float
+    theory_label: str
+    lp_kind: str
+    gd_counts: dict
+    lp_counts: dict
+    lp_undecided: int
+    gd_p50: object
+    lp_p50: object
+    gd_over_theory: float
+    gd_over_lp: float
+    lp_over_theory: float
+    gd_not_lp: int
+    n_pairs: int
+    median_steps_to_store: float
+    unstored_kappa_final: float
+    budget: object = None
+
+    def to_dict(self):
+        return {k: _plain(v) for k, v in asdict(self).items()} | {
+            "gd_p50": _plain(self.gd_p50), "lp_p50": _plain(self.lp_p50),
+            "gd_counts": {str(k): v for k, v in self.gd_counts.items()},
+            "lp_counts": {str(k): v for k, v in self.lp_counts.items()}}
+
+
+@dataclass(frozen=True)
+class N1Result:
+    """Result of :func:`run_n1`: one :class:`N1Row` per (d, arch, m), the settings and warnings."""
+
+    rows: list
+    settings: dict
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self):
+        return {"rows": [r.to_dict() for r in self.rows], "settings": dict(self.settings),
+                "warnings": list(self.warnings)}
+
+    def format_table(self):
+        """A Markdown table: GD p50 [CI], LP p50 [CI], theory, GD/theory, GD/LP per row."""
+        def ci(r):
+            if not r.success:
+                return "n/a"
+            return f"{r.p50:.1f} [{r.ci_low:.1f}, {r.ci_high:.1f}]"
+
+        head = ("| d | arch | m | GD p50 [95% CI] | LP p50 [95% CI] | LP | theory | GD/theory | GD/LP | "
+                "LP/theory | GD stored, LP infeasible | budget check |")
+        lines = [head, "|" + "---|" * (head.count("|") - 1)]
+        for r in self.rows:
+            b = r.budget
+            bud = "-" if not b else f"p={b['p']}: {b['changed']}/{b['n']} changed ({b['factor']}x steps)"
+            lines.append(
+                f"| {r.d} | {r.arch} | {'-' if r.m is None else r.m} | {ci(r.gd_p50)} | {ci(r.lp_p50)} | {r.lp_kind} | "
+                f"{r.theory:.1f} ({r.theory_label}) | {r.gd_over_theory:.3f} | {r.gd_over_lp:.3f} | "
+                f"{r.lp_over_theory:.3f} | {r.gd_not_lp}/{r.n_pairs} | {bud} |")
+        return "\n".join(lines)
+
+
+def _theory(d, arch, m):
+    if arch == "linear":
+        from ..theory import p_c
+
+        return float(p_c(d)), "p_c(d)"
+    from ..theory.two_layer import p_c_two_layer
+
+    if arch == "frozen":
+        return float(p_c_two_layer(d, m).p_c), "p_c(N=dm)"
+    return float(p_c_two_layer(d, m, trained=True).p_c), "conj. p_c(N=2dm-m^2)" if m < d else "p_c(d)"
+
+
+def _run_n1_iv(d_values, p_grid, trials, seed, steps, archs, quick, batch, budget_factor, model):
+    if quick:
+        d_values = (6,) if d_values is None else d_values
+        trials = 6 if trials is None else trials
+        steps = 300 if steps is None else steps
+    d_values = (8, 12, 16, 24, 32) if d_values is None else d_values
+    trials = 20 if trials is None else trials
+    steps = STEPS if steps is None else steps
+    if isinstance(d_values, (int, np.integer)):
+        d_values = (d_values,)
+    d_values = [check_int("d_values", d, low=2, high=256) for d in d_values]
+    trials = check_int("trials", trials, low=1, high=10**5)
+    seed = check_int("seed", seed, low=0)
+    steps = check_int("steps", steps, low=1, high=10**7)
+    batch = check_int("batch", batch, low=1)
+    if model not in ("coupled", "decoupled"):
+        raise ValueError(f"`model` must be 'coupled' or 'decoupled'; got {model!r}")
+    archs = [("linear", None)] if archs is None else list(archs)
+    out = []
+    for a in archs:
+        if isinstance(a, str):
+            a = (a, None)
+        if not (isinstance(a, (tuple, list)) and len(a) == 2 and a[0] in ARCHS):
+            raise ValueError(f"`archs` must hold (arch, m) pairs with arch in {ARCHS}; got {a!r}")
+        arch, m = a
+        if arch == "linear" and m is not None:
+            raise ValueError(f"`archs`: m must be None for 'linear'; got {a!r}")
+        if arch != "linear":
+            m = check_int("m", m, low=1, high=4096)
+        out.append((arch, m))
+    if p_grid is not None and not isinstance(p_grid, dict):
+        raise ValueError(f"`p_grid` must be None or a dict {{d: [p, ...]}} (or {{(d, arch, m): [p, ...]}}); got "
+                         f"{type(p_grid).__name__}")
+    if budget_factor is not None:
+        budget_factor = check_int("budget_factor", budget_factor, low=2)
+    return d_values, p_grid, trials, seed, steps, out, batch, budget_factor
+
+
+def _grid(p_grid, d, arch, m, theory):
+    if p_grid is not None:
+        for key in ((d, arch, m), d):
+            if key in p_grid:
+                ps = sorted({check_int("p_grid", p, low=2) for p in p_grid[key]})
+                return ps
+        raise ValueError(f"`p_grid` has no entry for d={d} (arch {arch!r}, m={m}); keys {sorted(map(str, p_grid))}")
+    return sorted({max(2, int(round(f * theory))) for f in FRACTIONS})
+
+
+def run_n1(*, d_values=None, p_grid=None, trials=None, seed=0, steps=None, lr=None, optimizer="adam", archs=None,
+           model="coupled", quick=False, device="cpu", dtype="float64", batch=20, lp=True, budget_factor=2,
+           n_boot=N_BOOT, store=None, jobs=1, progress=None):
+    r"""GD-trained memories vs the LP and the theory: p50 of "all p stored" per d (spec/nets.md N1).
+
+    Parameters
+    ----------
+    d_values : sequence of int, optional
+        Dimensions; default 8, 12, 16, 24, 32 (quick: 6).
+    p_grid : dict, optional
+        ``{d: [p, ...]}`` or ``{(d, arch, m): [p, ...]}``; default
+        round(f theory) for f in 0.5, 0.6, ..., 1.1.
+    trials : int, optional
+        Instances per p (trials 0 .. trials - 1 of the simulator); default 20 (quick: 6).
+    seed : int
+        Instance seed (``make_instance(seed=...)``), also the bootstrap seed.
+    steps : int, optional
+        GD step budget; default 4000 (quick: 300).
+    lr, optimizer, dtype, device
+        Passed to :func:`train_memories`.
+    archs : sequence of (arch, m), optional
+        Default ``[("linear", None)]``; two-layer e.g. ``("frozen", 6), ("trained", 6)``.
+    model : {"coupled", "decoupled"}
+    batch : int
+        Trials trained together in one task (one tensor).
+    lp : bool
+        Also decide every instance with the certified LP (the simulator's own tasks,
+        shared with its stores); without it the LP columns are NaN.
+    budget_factor : int or None
+        Budget check: at the grid p nearest the GD p50, rerun GD with this many
+        times the steps on the same instances and count changed verdicts.
+    n_boot : int
+        Bootstrap replicates of each p50 interval.
+    store, jobs, progress
+        Passed to :func:`capacity.sweeps.run_sweep` (results persist per task; a
+        rerun resumes).
+
+    Returns
+    -------
+    N1Result
+
+    Examples
+    --------
+    >>> r = run_n1(quick=True, progress=False)
+    >>> [row.d for row in r.rows]
+    [6]
+    """
+    from ..simulate.estimate import fit_p50, summarize_points
+    from ..simulate.trial import run_trial
+    from ..sweeps.runner import run_sweep
+
+    d_values, p_grid, trials, seed, steps, archs, batch, budget_factor = _run_n1_iv(
+        d_values, p_grid, trials, seed, steps, archs, quick, batch, budget_factor, model)
+    resolve_device(device)
+    n_boot = check_int("n_boot", n_boot, low=0)
+    blocks = [(t0, min(batch, trials - t0)) for t0 in range(0, trials, batch)]
+
+    def gd_tasks(d, p, arch, m, n_steps):
+        return [gd_task(model, d, p, trial0=t0, n_trials=nt, seed=seed, arch=arch, m=m, steps=n_steps, lr=lr,
+                        optimizer=optimizer, dtype=dtype) | ({} if device == "cpu" else {"device": device})
+                for t0, nt in blocks]
+
+    cells = []
+    for d in d_values:
+        for arch, m in archs:
+            theory, label = _theory(d, arch, m)
+            cells.append((d, arch, m, theory, label, _grid(p_grid, d, arch, m, theory)))
+
+    tasks = [t for d, arch, m, _, _, ps in cells for p in ps for t in gd_tasks(d, p, arch, m, steps)]
+    gd_results = run_sweep(run_gd_task, tasks, store=store, jobs=jobs, progress=progress)
+    gd = {}  # (d, arch, m, p, trial) -> trial record
+    steps_run = {}
+    for task, res in zip(tasks, gd_results):
+        for tr in res["trials"]:
+            gd[(task["d"], task["arch"], task["m"], task["p"], tr["trial"])] = tr
+    lp_verdicts = {}
+    if lp:
+        lp_keys = [(d, arch, m, p, t) for d, arch, m, _, _, ps in cells for p in ps for t in range(trials)]
+        lp_tasks = [lp_task(model, d, p, trial=t, seed=seed, arch=arch, m=m) for d, arch, m, p, t in lp_keys]
+        for key, res in zip(lp_keys, run_sweep(run_trial, lp_tasks, store=store, jobs=jobs, progress=progress)):
+            lp_verdicts[key] = res["verdict"]
+
+    caught_all = []
+    rows = []
+    for d, arch, m, theory, label, ps in cells:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            recs = [{"p": p, "verdict": gd[(d, arch, m, p, t)]["verdict"]} for p in ps for t in range(trials)]
+            gd_p50 = fit_p50(summarize_points(recs), n_boot=n_boot, seed=seed)
+            gd_counts = {p: [sum(gd[(d, arch, m, p, t)]["stored"] for t in range(trials)), trials] for p in ps}
+            if lp:
+                lrecs = [{"p": p, "verdict": lp_verdicts[(d, arch, m, p, t)]} for p in ps for t in range(trials)]
+                lp_p50 = fit_p50(summarize_points(lrecs), n_boot=n_boot, seed=seed)
+            else:
+                lp_p50 = None
+        caught_all += [f"d={d} {arch} m={m}: {w.message}" for w in caught]
+        lp_counts, lp_und, bad = {}, 0, 0
+        if lp:
+            for p in ps:
+                v = [lp_verdicts[(d, arch, m, p, t)] for t in range(trials)]
+                lp_counts[p] = [v.count("feasible"), trials]
+                lp_und += v.count("undecided")
+            bad = sum(gd[(d, arch, m, p, t)]["stored"] and lp_verdicts[(d, arch, m, p, t)] == "infeasible"
+                      for p in ps for t in range(trials))
+        stored_steps = [gd[(d, arch, m, p, t)]["step_stored"] for p in ps for t in range(trials)
+                        if gd[(d, arch, m, p, t)]["stored"]]
+        unstored_k = [gd[(d, arch, m, p, t)]["kappa_hat"] for p in ps for t in range(trials)
+                      if not gd[(d, arch, m, p, t)]["stored"]]
+        gp = gd_p50.p50 if gd_p50.success else math.nan
+        lpp = lp_p50.p50 if (lp and lp_p50.success) else math.nan
+        rows.append(dict(d=d, arch=arch, m=m, theory=theory, theory_label=label,
+                         lp_kind="frozen-W1 LP (exact)" if arch == "frozen" else
+                         ("one-layer LP (upper bound)" if arch == "trained" else "one-layer LP (exact)"),
+                         gd_counts=gd_counts, lp_counts=lp_counts, lp_undecided=lp_und, gd_p50=gd_p50,
+                         lp_p50=lp_p50, gd_over_theory=gp / theory, gd_over_lp=gp / lpp if lp else math.nan,
+                         lp_over_theory=lpp / theory, gd_not_lp=int(bad), n_pairs=len(ps) * trials if lp else 0,
+                         median_steps_to_store=float(np.median(stored_steps)) if stored_steps else math.nan,
+                         unstored_kappa_final=float(np.median(unstored_k)) if unstored_k else math.nan))
+
+    if budget_factor:
+        checks = []
+        for row, (d, arch, m, _, _, ps) in zip(rows, cells):
+            target = row["gd_p50"].p50 if row["gd_p50"].success else None
+            if target is None:
+                continue
+            p_at = min(ps, key=lambda p: (abs(p - target), p))
+            checks.append((row, d, arch, m, p_at))
+        btasks = [t for _, d, arch, m, p in checks for t in gd_tasks(d, p, arch, m, steps * budget_factor)]
+        bres = run_sweep(run_gd_task, btasks, store=store, jobs=jobs, progress=progress)
+        longer = {}
+        for task, res in zip(btasks, bres):
+            for tr in res["trials"]:
+                longer[(task["d"], task["arch"], task["m"], task["p"], tr["trial"])] = tr["stored"]
+        for row, d, arch, m, p in checks:
+            before = [gd[(d, arch, m, p, t)]["stored"] for t in range(trials)]
+            after = [longer[(d, arch, m, p, t)] for t in range(trials)]
+            row["budget"] = {"p": p, "factor": budget_factor, "n": trials, "stored_before": int(sum(before)),
+                             "stored_after": int(sum(after)),
+                             "changed": int(sum(a != b for a, b in zip(after, before))),
+                             "gained": int(sum(a and not b for a, b in zip(after, before))),
+                             "lost": int(sum(b and not a for a, b in zip(after, before)))}
+    settings = {"model": model, "seed": seed, "trials": trials, "steps": steps, "lr": "6/d" if lr is None else lr,
+                "optimizer": optimizer,
+                "dtype": dtype, "device": device, "batch": batch, "check_every": CHECK_EVERY, "lp": bool(lp),
+                "budget_factor": budget_factor, "n_boot": n_boot, "d_values": list(d_values),
+                "archs": [list(a) for a in archs], "quick": bool(quick)}
+    return N1Result(rows=[N1Row(**r) for r in rows], settings=settings, warnings=caught_all)

@@ -1,0 +1,46 @@
+"""`capacity train` (issue 6): routing, JSON, persistence and one-line errors; the numbers are the library's."""
+import json
+
+import pytest
+
+from capacity import cli
+
+torch = pytest.importorskip("torch")
+
+
+def run(capsys, *argv):
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_train_linear_quick_json_resumes_from_store(tmp_path, capsys):
+    store = tmp_path / "n1.sqlite"
+    status, out, err = run(capsys, "train", "linear", "--quick", "--json", "--store", str(store))
+    assert status == 0, err
+    first = json.loads(out)
+    assert store.exists() and first["rows"]
+    row = first["rows"][0]
+    assert row["d"] == 6 and row["arch"] == "linear"
+    assert 0 < row["gd_over_theory"] < 2 and row["gd_not_lp"] == 0  # GD never stores an LP-infeasible set
+    # a rerun reads every run back from the store: the same answer
+    status, out, err = run(capsys, "train", "n1", "--quick", "--json", "--store", str(store))
+    assert status == 0, err
+    assert json.loads(out)["rows"] == first["rows"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "nonsense", "--no-store"], "experiment must be one of"),
+    (["train", "linear", "--seed", "-1", "--no-store"], "--seed"),
+    (["train", "linear", "--jobs", "0", "--no-store"], "--jobs"),
+])
+def test_train_bad_input_one_line_exit_2(argv, needle, capsys):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and needle in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_train_cuda_without_gpu_is_a_clear_error(capsys):
+    status, out, err = run(capsys, "train", "linear", "--quick", "--device", "cuda", "--no-store")
+    assert status == 2 and "cuda" in err and err.count("\n") == 1
