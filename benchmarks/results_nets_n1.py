@@ -223,8 +223,8 @@ def margin_trajectories(rows):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--d", type=int, nargs="+", default=[8, 12, 16, 24])
-    ap.add_argument("--trials32", type=int, default=10, help="trials at d = 32 (fewer, for time)")
+    ap.add_argument("--d", type=int, nargs="+", default=[8, 12, 16, 24, 32])
+    ap.add_argument("--trials32", type=int, default=20, help="trials at d = 32 (default 20, as at the other d)")
     ap.add_argument("--no-two-layer", action="store_true")
     args = ap.parse_args(argv)
     import torch
