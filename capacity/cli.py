@@ -791,6 +791,7 @@ TRAIN_EXPERIMENTS = {
     "retrieval": ("retrieval", "run_n3", "N3: marked-token retrieval with random embeddings"),
     "node2vec": ("node2vec", "run_n5", "N5: spectral bias of Node2Vec embeddings on small graphs"),
 }
+_TRAIN_NUMPY_ONLY = {"node2vec"}  # NumPy float64 on the CPU: runs without torch
 _TRAIN_ALIASES = {"n1": "linear", "n2": "transformer", "n3": "retrieval", "n5": "node2vec"}
 
 
@@ -808,7 +809,11 @@ def _run_train(args, out=None):
     from .nets import resolve_device
 
     try:
-        resolve_device(args.device)
+        if name in _TRAIN_NUMPY_ONLY:
+            if args.device == "cuda":
+                raise _CommandError(f"--device cuda: {name} runs in NumPy on the CPU; use --device cpu or auto")
+        else:
+            resolve_device(args.device)
     except ImportError as exc:
         raise _CommandError(str(exc)) from None
     except ValueError as exc:

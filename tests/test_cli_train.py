@@ -44,3 +44,11 @@ def test_train_bad_input_one_line_exit_2(argv, needle, capsys):
 def test_train_cuda_without_gpu_is_a_clear_error(capsys):
     status, out, err = run(capsys, "train", "linear", "--quick", "--device", "cuda", "--no-store")
     assert status == 2 and "cuda" in err and err.count("\n") == 1
+
+
+def test_train_node2vec_is_numpy_only(capsys):
+    status, out, err = run(capsys, "train", "node2vec", "--quick", "--no-store", "--json")
+    assert status == 0, err
+    assert {row["graph"] for row in json.loads(out)["rows"]} >= {"cycle"}
+    status, out, err = run(capsys, "train", "node2vec", "--quick", "--no-store", "--device", "cuda")
+    assert status == 2 and "NumPy" in err and err.count("\n") == 1

@@ -12,6 +12,10 @@ persists one record per finished task through :func:`capacity.sweeps.run_sweep`)
 - :mod:`.transformer` — N2: one-layer transformer with frozen random embeddings on
   (subject, relation) -> attribute facts.
 - :mod:`.retrieval` — N3: marked-token retrieval with random embeddings.
+- :mod:`.geometric` — N4: learned subject embeddings (geometric recall), the
+  hand-built construction and the frozen-embedding control.
+- :mod:`.node2vec` — N5: spectral bias of Node2Vec embeddings on small graphs
+  (NumPy only).
 
 Devices: ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (cuda when available).
 """
