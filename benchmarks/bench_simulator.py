@@ -11,15 +11,18 @@ instance, the median wall time of
     (max tau s.t. A w >= tau, -1 <= w <= 1, tau <= 1), verdict = sign of tau*, no certificate;
 with the ratio dense / ours and whether the verdicts agree (all four equal).
 Part 2: ours alone (Gram engine; LDP engine with --part2-engine ldp) at d = 32 and 64
-near p_c, each instance in its own process, reporting wall time and the process's
-peak resident memory (ru_maxrss).
+near p_c, each instance in its own process, reporting wall time, the process's CPU time
+(user + system; on a shared machine wall time includes waiting for the cores) and peak
+resident memory (ru_maxrss), and the 1-minute load average when the instance started.
+At d = 64 it also times one instance below p_c (p = 520, --p64-below; feasible for
+seed 77, trial 0), so that both verdicts are timed.
 
 BLAS threads: the machine this was written on has 2 shared cores with other jobs
 running, where multi-threaded OpenBLAS loses 10-100x on small matrices to contention,
 so by default the benchmark pins OPENBLAS_NUM_THREADS=1 (same setting for every
 engine, printed in the header); --blas-threads 0 leaves the environment alone.
 
-Run:  python benchmarks/bench_simulator.py [--quick] [--skip-64] [--blas-threads N]
+Run:  python benchmarks/bench_simulator.py [--quick] [--skip-64] [--part 1|2|both] [--blas-threads N]
 """
 import argparse
 import json
@@ -105,31 +108,36 @@ from capacity.simulate import make_instance, solve_feasibility
 d, p, model, trial, method = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
 solve_feasibility(make_instance(model, 4, 8, seed=0), method=method)  # warm the JIT cache outside the timing
 inst = make_instance(model, d, p, seed=77, trial=trial)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 r = solve_feasibility(inst, method=method)
-print(json.dumps({"seconds": time.perf_counter() - t0, "verdict": r.verdict, "rows": r.n_rows,
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "verdict": r.verdict,
+                  "rows": r.n_rows,
                   "constraints": r.n_constraints, "rounds": r.rounds,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def part2(dims, n_inst, timeout, method):
+def part2(dims, n_inst, timeout, method, p64_below):
     print()
     print(f"Part 2: ours alone (method={method!r}), one process per instance")
-    print(f"{'d':>3} {'model':>9} {'p':>4} {'verdict':>10} {'seconds':>9} {'peak MB':>8} {'rows':>7} "
-          f"{'constraints':>12} {'rounds':>6}")
-    for d in dims:
-        for t in range(n_inst):
-            try:
-                env = {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS") or k.startswith("NUMBA")}
-                env.update(PYTHONPATH=str(ROOT), PATH="/usr/bin:/bin")
-                out = subprocess.run([sys.executable, "-c", _CHILD, str(d), str(P_NEAR[d]), "decoupled", str(t),
-                                      method], capture_output=True, text=True, timeout=timeout, env=env)
-                r = json.loads(out.stdout)
-                print(f"{d:>3} {'decoupled':>9} {P_NEAR[d]:>4} {r['verdict']:>10} {r['seconds']:>9.1f} "
-                      f"{r['peak_mb']:>8.0f} {r['rows']:>7} {r['constraints']:>12} {r['rounds']:>6}", flush=True)
-            except subprocess.TimeoutExpired:
-                print(f"{d:>3} {'decoupled':>9} {P_NEAR[d]:>4} {'timeout':>10} {'>' + str(timeout):>9}", flush=True)
+    print(f"{'d':>3} {'model':>9} {'p':>4} {'trial':>5} {'verdict':>10} {'seconds':>9} {'cpu s':>7} {'peak MB':>8} "
+          f"{'rows':>7} {'constraints':>12} {'rounds':>6} {'load':>5}")
+    runs = [(d, P_NEAR[d], t) for d in dims for t in range(n_inst)]
+    if 64 in dims and p64_below:
+        runs.append((64, p64_below, 0))
+    for d, p, t in runs:
+        load = os.getloadavg()[0]
+        try:
+            env = {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS") or k.startswith("NUMBA")}
+            env.update(PYTHONPATH=str(ROOT), PATH="/usr/bin:/bin")
+            out = subprocess.run([sys.executable, "-c", _CHILD, str(d), str(p), "decoupled", str(t), method],
+                                 capture_output=True, text=True, timeout=timeout, env=env)
+            r = json.loads(out.stdout)
+            print(f"{d:>3} {'decoupled':>9} {p:>4} {t:>5} {r['verdict']:>10} {r['seconds']:>9.1f} {r['cpu']:>7.1f} "
+                  f"{r['peak_mb']:>8.0f} {r['rows']:>7} {r['constraints']:>12} {r['rounds']:>6} {load:>5.1f}",
+                  flush=True)
+        except subprocess.TimeoutExpired:
+            print(f"{d:>3} {'decoupled':>9} {p:>4} {t:>5} {'timeout':>10} {'>' + str(timeout):>9}", flush=True)
 
 
 def main():
@@ -139,15 +147,17 @@ def main():
     ap.add_argument("--part", choices=("1", "2", "both"), default="both")
     ap.add_argument("--part2-engine", choices=("gram", "ldp", "highs"), default="gram")
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--p64-below", type=int, default=520, help="extra d = 64 instance at this p (0: none)")
     ap.add_argument("--blas-threads", default="1", help="OPENBLAS/OMP/MKL threads (0: leave the environment)")
     args = ap.parse_args()
-    print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; cores: {os.cpu_count()}")
+    print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; cores: {os.cpu_count()}; "
+          f"load average at start: {os.getloadavg()[0]:.1f} (other jobs share the cores)")
     n = 3 if args.quick else 8
     if args.part in ("1", "both"):
         part1(n)
     if args.part in ("2", "both"):
         dims = [32] if (args.quick or args.skip_64) else [32, 64]
-        part2(dims, 1 if args.quick else 2, timeout=args.timeout, method=args.part2_engine)
+        part2(dims, 1 if args.quick else 2, timeout=args.timeout, method=args.part2_engine, p64_below=args.p64_below)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,114 @@ def test_gram_nnls_matches_scipy_nnls(m, n, seed):
 def test_unknown_method_rejected():
     with pytest.raises(ValueError, match="gram"):
         solve_feasibility(make_instance("decoupled", 3, 4), method="nope")
+
+
+# --- factor maintenance: up/down-dated factors equal fresh factorisations ---------------------------------
+def _spd(rng, s):
+    A = rng.standard_normal((s + 5, s))
+    return A.T @ A
+
+
+@pytest.mark.parametrize("block", [None, 0, 3, 16])
+@pytest.mark.parametrize("s,cap,pos", [
+    (10, 12, [0]), (10, 10, [9]), (10, 16, [2, 3, 7]), (50, 60, list(range(0, 50, 3))), (40, 40, [5]),
+    (300, 320, [1, 100, 101, 250, 299]), (300, 300, list(range(3, 300, 7))), (400, 410, [20, 21, 22, 390]),
+])
+def test_delete_columns_equals_fresh_cholesky(block, s, cap, pos):
+    """Column deletion (Householder sweep or blocked panel QR) gives *the* Cholesky factor of the reduced
+    matrix, in place in a wider buffer, with everything outside R[:s', :s'] zero."""
+    from capacity.simulate._gram import _delete_columns
+
+    rng = np.random.default_rng(s + len(pos))
+    H = _spd(rng, s)
+    R = np.zeros((cap, cap))
+    R[:s, :s] = np.linalg.cholesky(H).T
+    pos = np.array(pos, dtype=np.int64)
+    ns = _delete_columns(R, s, pos, block=block)
+    keep = np.setdiff1d(np.arange(s), pos)
+    Rf = np.linalg.cholesky(H[np.ix_(keep, keep)]).T
+    assert ns == len(keep)
+    assert np.abs(R[:ns, :ns] - Rf).max() <= 1e-12 * np.abs(Rf).max()
+    assert not R[ns:].any() and not R[:, ns:].any()
+
+
+def test_buffer_triangular_solves():
+    """The in-place BLAS solves on a factor buffer wider than R match dense solves."""
+    from capacity.simulate._gram import _chol_solve, _chol_solve_ones, _rt_solve
+
+    rng = np.random.default_rng(0)
+    s, cap = 57, 80
+    H = _spd(rng, s)
+    R = np.zeros((cap, cap))
+    R[:s, :s] = np.linalg.cholesky(H).T
+    b = rng.standard_normal(s)
+    B = rng.standard_normal((s, 7))
+    assert np.allclose(_chol_solve(R, s, b), np.linalg.solve(H, b), rtol=1e-10, atol=1e-12)
+    assert np.allclose(_rt_solve(R, s, B), np.linalg.solve(R[:s, :s].T, B), rtol=1e-10, atol=1e-12)
+    assert _chol_solve(R, 0, np.zeros(0)).shape == (0,)
+    for k in (0, 1, 30, s):  # completing a forward solve of the leading k columns
+        y = np.zeros(s + 3)
+        y[:k] = np.linalg.solve(R[:k, :k].T, np.ones(k))
+        assert np.allclose(_chol_solve_ones(R, s, y, k), np.linalg.solve(H, np.ones(s)), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError):
+        _chol_solve(np.asfortranarray(R), s, b)
+
+
+def test_nnls_factor_stays_the_fresh_factor():
+    """After warm-started solves, appends and removals, R^T R = H_PP and R is the Cholesky factor of H_PP."""
+    rng = np.random.default_rng(4)
+    m, dx = 400, 6
+    X = rng.standard_normal((m, dx))
+    D = rng.standard_normal((m, dx)) + 0.3
+    g = GramNNLS(2.0, X, D)
+    assert g.solve() == "optimal"
+    g.add_rows(rng.standard_normal((50, dx)), rng.standard_normal((50, dx)))
+    assert g.solve() == "optimal"
+    for _ in range(2):  # explicit removals from the middle, then appends at the end
+        g._remove(np.arange(2, len(g.P), 5))
+        Hpp = g.H(g.P, g.P)
+        Rf = np.linalg.cholesky(Hpp).T
+        assert np.abs(g.R - Rf).max() <= 1e-8 * np.abs(Rf).max()
+        # the cached forward solve of the untouched leading block is still right
+        assert np.allclose(g._solve_ones(), np.linalg.solve(Hpp, np.ones(len(g.P))), rtol=1e-7, atol=0)
+        cand = np.setdiff1d(np.arange(g.m), g.P)[:9]
+        g._append(cand)
+        Hpp = g.H(g.P, g.P)
+        assert np.abs(g.R.T @ g.R - Hpp).max() <= 1e-9 * np.abs(Hpp).max()
+        assert np.allclose(g.R, np.linalg.cholesky(Hpp).T, rtol=0, atol=1e-7 * np.abs(g.R).max())
+        assert np.allclose(g._solve_ones(), g._solve(np.ones(len(g.P))), rtol=1e-9, atol=0)
+        assert np.allclose(g._solve_ones(), np.linalg.solve(Hpp, np.ones(len(g.P))), rtol=1e-7, atol=0)
+
+
+@pytest.mark.parametrize("model", ["decoupled", "coupled"])
+def test_competitor_cache_matches_instance(model):
+    from capacity.simulate.feasibility import _CompetitorCache
+
+    inst = make_instance(model, 8, 150, seed=3)
+    cache = _CompetitorCache(inst)
+    assert (cache.blocks is not None) == (model == "decoupled")
+    W = np.random.default_rng(0).standard_normal((8, 8))
+    assert np.allclose(cache.margins(W), inst.margins(W), rtol=0, atol=1e-12)
+    rng = np.random.default_rng(1)
+    pairs = np.stack([rng.integers(0, inst.p, 300), rng.integers(0, inst.K, 300)], axis=1)
+    assert np.array_equal(cache.competitors(pairs), _competitors_of(inst, pairs))
+    assert _CompetitorCache(inst, max_bytes=0).blocks is None
+
+
+def test_competitor_cache_on_projected_instance():
+    """Two-layer instances (projected inputs/targets/competitors): cached margins equal inst.margins."""
+    from capacity.simulate.feasibility import _CompetitorCache
+    from capacity.simulate.two_layer import ProjectedInstance
+
+    rng = np.random.default_rng(2)
+    base = make_instance("decoupled", 8, 140, seed=4)
+    inst = ProjectedInstance(base, w_in=rng.standard_normal((5, 8)), w_out=rng.standard_normal((8, 6)))
+    cache = _CompetitorCache(inst)
+    assert cache.blocks is not None
+    V = rng.standard_normal((6, 5))
+    m = inst.margins(V)
+    assert np.allclose(cache.margins(V), m, rtol=0, atol=1e-10 * np.abs(m).max())
+    pairs = np.stack([rng.integers(0, inst.p, 200), rng.integers(0, inst.K, 200)], axis=1)
+    assert np.array_equal(cache.competitors(pairs), _competitors_of(inst, pairs))
+    r = solve_feasibility(inst, method="gram")
+    assert r.verdict == solve_feasibility(inst, method="ldp").verdict

@@ -41,8 +41,11 @@ Two engines solve the working-set problem (``method``):
   (G_rs = (x_r.x_s)((y_r - c_r).(y_s - c_s)), rows never formed as d^2-vectors) by a
   Lawson-Hanson active-set method warm-started across rounds
   (:mod:`capacity.simulate._gram`); same certificates, checked on the dense support rows.
-  Faster than "ldp" from d = 16 up (1.4x at d = 16, ~4x at d = 32, d = 64 decided in
-  minutes where "ldp" takes > 15), slower at d <= 12 (Python overhead per iteration).
+  Faster than "ldp" from d = 16 up (benchmarks/results/bench_simulator.txt; d = 64 near
+  p_c decided and certified in ~30 s on one core, < 1 GB, where "ldp" takes > 15 min),
+  slower at d <= 12 (Python overhead per iteration).  For decoupled instances the
+  competitor blocks are drawn once per solve (if they fit in 1 GB) to re-score and
+  gather rows; a W they find separating is re-scored by ``inst.margins`` first.
 - ``"highs"``: the LP above in HiGHS (``highspy``), rows added incrementally and
   re-solved from the previous basis; certificates from the row duals, or from the
   LP min ||sum lambda_r a_r||_1 over the simplex.
@@ -262,10 +265,54 @@ def ldp_cutting_planes(inst, *, target, max_rounds=60, add_per_input=2, initial_
     return "budget", None, rows, u, max_rounds
 
 
-def _row_factors(inst, pairs):
+class _CompetitorCache:
+    """The competitor blocks of a decoupled instance, drawn once per Gram solve.
+
+    The Gram engine re-scores all p K constraints every round and gathers the factors of the new
+    rows; regenerating the random blocks for each (``inst.margins``, :func:`_competitors_of`) cost
+    about a fifth of a d = 64 solve.  The cached margins only *select* rows: a working-set W that
+    they find separating is re-scored by ``inst.margins`` before the engine reports it, and the
+    verdict is re-checked by :func:`verify_separating` as always.  Instances whose blocks would
+    exceed ``max_bytes`` (or coupled ones, whose ``margins`` needs no blocks) are not cached.
+    """
+
+    def __init__(self, inst, max_bytes=1 << 30):
+        self.inst = inst
+        self.blocks = None
+        if getattr(inst, "model", None) == "decoupled" and inst.p * inst.K * inst.y.shape[1] * 8 <= max_bytes:
+            self.blocks = [np.ascontiguousarray(inst.competitor_block(b)) for b in range(inst.n_blocks())]
+
+    def margins(self, W):
+        """All p x K margins (y_mu - c)^T W x_mu (as ``inst.margins``, from the cached blocks)."""
+        if self.blocks is None:
+            return self.inst.margins(W)
+        inst = self.inst
+        v = inst.x @ np.asarray(W, dtype=float).T  # rows W x_mu
+        correct = np.einsum("pd,pd->p", inst.y, v)
+        out = np.empty((inst.p, inst.K))
+        lo = 0
+        for z in self.blocks:
+            hi = lo + len(z)
+            out[lo:hi] = correct[lo:hi, None] - np.matmul(z, v[lo:hi, :, None])[:, :, 0]
+            lo = hi
+        return out
+
+    def competitors(self, pairs):
+        if self.blocks is None:
+            return _competitors_of(self.inst, pairs)
+        out = np.empty((len(pairs), self.inst.y.shape[1]))
+        blocks = pairs[:, 0] // 64
+        for b in np.unique(blocks):
+            sel = np.nonzero(blocks == b)[0]
+            out[sel] = self.blocks[b][pairs[sel, 0] - 64 * b, pairs[sel, 1]]
+        return out
+
+
+def _row_factors(inst, pairs, cache=None):
     """The two factors (x_mu, y_mu - c) of the rows vec((y_mu - c) x_mu^T) for the (mu, k) pairs."""
     mu = pairs[:, 0]
-    return inst.x[mu], inst.y[mu] - _competitors_of(inst, pairs)
+    comps = _competitors_of(inst, pairs) if cache is None else cache.competitors(pairs)
+    return inst.x[mu], inst.y[mu] - comps
 
 
 def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_input=4, cert_tol=1e-7):
@@ -282,8 +329,9 @@ def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_inp
     from ._gram import GramNNLS
 
     d = inst.d
+    cache = _CompetitorCache(inst)
     pairs = _initial_pairs(inst, initial_per_input)
-    X, D = _row_factors(inst, pairs)
+    X, D = _row_factors(inst, pairs, cache)
     nn = GramNNLS(d, X, D)
     threshold = 1.0 - 1e-9
     W = None
@@ -297,7 +345,9 @@ def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_inp
         if su >= 1.0:
             return "inconsistent", None, pairs, nn.u, rnd, nn
         W = d * V / (1.0 - su)
-        m = inst.margins(W) * d  # LDP units: >= 1 on the working set
+        m = cache.margins(W) * d  # LDP units: >= 1 on the working set
+        if m.min() > 0.0 and cache.blocks is not None:
+            m = inst.margins(W) * d  # the instance's own re-scoring decides "separated"
         if m.min() > 0.0:
             return "separated", W, pairs, nn.u, rnd, nn
         keep = nn.u > 0.0
@@ -309,7 +359,7 @@ def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_inp
         if len(new) == 0:
             return "budget", W, pairs, nn.u, rnd, nn
         pairs = np.vstack([pairs, new])
-        nn.add_rows(*_row_factors(inst, new))
+        nn.add_rows(*_row_factors(inst, new, cache))
     return "budget", None, pairs, nn.u, max_rounds, nn
 
 
