@@ -789,10 +789,11 @@ TRAIN_EXPERIMENTS = {
     "linear": ("linear", "run_n1", "N1: GD/cross-entropy linear and two-layer memories vs the LP and p_c(d)"),
     "transformer": ("transformer", "run_n2", "N2: one-layer transformer, frozen random embeddings, factual recall"),
     "retrieval": ("retrieval", "run_n3", "N3: marked-token retrieval with random embeddings"),
+    "geometric": ("geometric", "run_n4", "N4: learned subject embeddings (geometric recall) vs the associative bound"),
     "node2vec": ("node2vec", "run_n5", "N5: spectral bias of Node2Vec embeddings on small graphs"),
 }
 _TRAIN_NUMPY_ONLY = {"node2vec"}  # NumPy float64 on the CPU: runs without torch
-_TRAIN_ALIASES = {"n1": "linear", "n2": "transformer", "n3": "retrieval", "n5": "node2vec"}
+_TRAIN_ALIASES = {"n1": "linear", "n2": "transformer", "n3": "retrieval", "n4": "geometric", "n5": "node2vec"}
 
 
 def _run_train(args, out=None):
