@@ -23,6 +23,10 @@ Narrow MLP: the searches (learned and frozen, seed 0) repeated with h = 16 at N 
 Readout bound: the fraction of U's rows that are vertices of their convex hull (an upper bound on the
 accuracy of any model reading out through that U) at d* - 1 and d* of every learned search.
 
+Readout variants: the learned searches with U rows scaled to unit norm (fixed; no hull bound) and with U
+trained (``unembedding="normalised"`` / ``"trained"``), N = 64 ... 512 x R = 1 ... 8, seeds 0 and 1, the frozen
+control (same readout) at 7 points (seed 0), and a 3000-step budget check at (64, 8), (256, 8), (512, 8).
+
 Run:  python benchmarks/results_nets_n4.py [--jobs 2]
 Writes benchmarks/results/nets_n4.md (and prints it).
 """
@@ -56,6 +60,14 @@ NARROW_WIDTH = 16
 NARROW_GRID = tuple((n, r) for r in (1, 2, 4, 8) for n in (64, 128))
 CHECK_POINT = (256, 4)
 CHECK_STEPS = 2 * STEPS
+#: readout variants (capacity.nets.geometric.build_model(unembedding=...)): U rows scaled to unit norm (fixed), and
+#: U trained; searched on N = 64 ... 512 x R = 1 ... 8 (seeds 0 and 1), frozen control at VARIANT_FROZEN (seed 0)
+VARIANTS = ("normalised", "trained")
+VARIANT_GRID = tuple((n, r) for r in (1, 2, 4, 8) for n in (64, 128, 256, 512))
+VARIANT_FROZEN = ((64, 1), (256, 1), (64, 2), (64, 4), (64, 8), (256, 4), (256, 8))
+#: budget check of the variants: these searches repeated with VARIANT_CHECK_STEPS steps (seed 0)
+VARIANT_CHECK = ((64, 8), (256, 8), (512, 8))
+VARIANT_CHECK_STEPS = 3 * STEPS
 
 
 def _store_seconds():
@@ -198,8 +210,9 @@ def reading(res, res1, readout, narrow, check):
     out.append(
         "- Not established: the paper's setting (we had only the abstract: architecture, widths, fixed vs trainable "
         "unembedding, optimiser are our choices); a regime where learned embeddings are necessary *and* d\\* ~ R ln "
-        "N would need a readout that is not the bottleneck (e.g. a trainable or normalised unembedding) and an MLP "
-        "wide enough to gate R relations but too small to memorise N R facts; the left-out large (N, R) points.")
+        "N would need a readout that is not the bottleneck (a normalised or trained unembedding: see *Readout "
+        "variants* below — the embeddings then matter, but d\\* still does not follow R ln N) and an MLP wide "
+        "enough to gate R relations but too small to memorise N R facts; the left-out large (N, R) points.")
     return out
 
 
@@ -216,7 +229,7 @@ def readout_fractions(results, jobs, progress):
     return {k: o["vertex_fraction"] for k, o in zip(keys, out)}
 
 
-def report(res, res1, check, readout, narrow, seconds, argv):
+def report(res, res1, check, readout, narrow, seconds, argv, variants=None):
     task_s, n_rec = _store_seconds()
     skipped = [p for p in FULL_GRID if p not in DEFAULT_GRID]
     st = res.settings
@@ -268,6 +281,9 @@ def report(res, res1, check, readout, narrow, seconds, argv):
     if warn:
         lines += ["Warnings: " + "; ".join(warn), ""]
     lines += reading(res, res1, readout, narrow, check) + [""]
+    if variants:
+        vlines, vfits = variant_section(res, res1, variants)
+        lines += vlines + variant_reading(variants, vfits) + [""]
     lines.append(f"## Narrow MLP (h = {NARROW_WIDTH}), seed 0")
     lines.append("")
     lines.append(
@@ -297,6 +313,8 @@ def report(res, res1, check, readout, narrow, seconds, argv):
             lines.append(f"| {r.n_subjects} | {r.n_relations} | {rr.settings['seed']} | {_hist(r.history[0])} | "
                          f"{fz} |")
     lines.append("")
+    if variants:
+        lines += variant_paths(variants)
     return "\n".join(lines)
 
 
@@ -330,6 +348,183 @@ def narrow_table(res):
     return lines
 
 
+def run_variants(jobs, progress):
+    """{unembedding: (seed-0 result, seed-1 result, budget-check result)} for the readout variants."""
+    out = {}
+    for u in VARIANTS:
+        kw = dict(n_seeds=1, store=STORE, jobs=jobs, progress=progress, unembedding=u)
+        r0 = run_n4(seed=SEED, grid=VARIANT_GRID, frozen_grid=VARIANT_FROZEN, **kw)
+        r1 = run_n4(seed=SEED + 1, grid=VARIANT_GRID, frozen_grid=(), **kw)
+        ck = run_n4(seed=SEED, grid=VARIANT_CHECK, frozen_grid=(), steps=VARIANT_CHECK_STEPS, **kw)
+        out[u] = (r0, r1, ck)
+        print(f"variant {u} done", file=sys.stderr, flush=True)
+    return out
+
+
+def fit_power(n, r, d):
+    """Least squares ln d = a ln N + b ln R + c; returns (a, b, c, R², points)."""
+    n, r, d = (np.asarray(v, dtype=float) for v in (n, r, d))
+    ok = np.isfinite(d) & (d > 0)
+    X = np.column_stack([np.log(n[ok]), np.log(r[ok]), np.ones(ok.sum())])
+    y = np.log(d[ok])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    res = y - X @ coef
+    return (*coef.tolist(), 1.0 - float(res @ res) / float(((y - y.mean()) ** 2).sum()), int(ok.sum()))
+
+
+def _variant_cols(res, r0, r1):
+    """Per grid point of the variant: N, R, R ln N, d* seed 0, seed 1, mean, frozen (seed 0), construction mean,
+    associative (d²), and the fixed-readout learned d* (mean over the seeds run) at the same point."""
+    fixed = {}
+    for rr in res:
+        for q in rr.rows:
+            fixed.setdefault((q.n_subjects, q.n_relations), []).append(q.d_star[0])
+    one = {(q.n_subjects, q.n_relations): q for q in r1.rows}
+    rows = []
+    for q in r0.rows:
+        key = (q.n_subjects, q.n_relations)
+        o = one.get(key)
+        d0, d1 = q.d_star[0], (o.d_star[0] if o else None)
+        rows.append(dict(N=q.n_subjects, R=q.n_relations, NR=q.n_facts, rln=q.r_ln_n, d0=d0, d1=d1,
+                         mean=_mean([d0, d1] if o else [d0]), frozen=q.d_star_frozen[0] if q.d_star_frozen else None,
+                         cons=_mean(q.construction_d + (o.construction_d if o else [])), asq=q.assoc_d_square,
+                         apar=q.assoc_d_params, fixed=_mean(fixed[key]) if key in fixed else None, row=q, row1=o))
+    return rows
+
+
+def _nan(x):
+    return np.nan if x is None else x
+
+
+def variant_section(res, res1, variants):
+    """The readout-variant searches: tables, fits, budget check, search paths."""
+    lines = ["## Readout variants: unit-norm and trained unembedding", ""]
+    lines.append(
+        "The same searches (h = 64, 1000 steps, lr = 0.01, d* by doubling from 16 then bisection) with two other "
+        "readouts (`unembedding=` of `capacity.nets.geometric.build_model`): **normalised** — U fixed, the same "
+        "Gaussian draw with every row scaled to unit norm, so every row is a vertex of the convex hull and the "
+        "readout caps no accuracy (hull-vertex fraction 1 at every d); **trained** — U initialised as the fixed "
+        "draw and trained with the rest. Grid: N = 64, 128, 256, 512 × R = 1, 2, 4, 8 (all 16 points, seeds 0 and "
+        "1); frozen-e(s) control (same readout) at " + ", ".join(f"({n}, {r})" for n, r in VARIANT_FROZEN)
+        + " (seed 0). Construction and associative d are the readout-independent references of the first table "
+        "(the construction uses the fixed U's blocks as codebooks).")
+    lines.append("")
+    fits = {}
+    for u, (r0, r1, ck) in variants.items():
+        rows = _variant_cols((res, res1), r0, r1)
+        lines.append(f"### {u} U")
+        lines.append("")
+        head = (f"| N | R | N R | R ln N | {u}-U learned d* seed 0 | seed 1 | frozen-control d* (seed 0) | "
+                "fixed-U learned d* (mean, table above) | construction d (mean) | associative d (P = d²) | "
+                "associative d (P = 3dh + h + Rd) |")
+        lines += [head, "|" + "---|" * (head.count("|") - 1)]
+        for c in rows:
+            fixed = "-" if c["fixed"] is None else f"{c['fixed']:g}"
+            cons = "-" if c["cons"] is None else f"{c['cons']:g}"
+            lines.append(f"| {c['N']} | {c['R']} | {c['NR']} | {c['rln']:.2f} | {_v(c['d0'])} | {_v(c['d1'])} | "
+                         f"{_v(c['frozen'])} | {fixed} | {cons} | {_v(c['asq'])} | {_v(c['apar'])} |")
+        lines.append("")
+        x = [c["rln"] for c in rows]
+        lnn = [np.log(c["N"]) for c in rows]
+        mean = [_nan(c["mean"]) for c in rows]
+        fz = [c for c in rows if c["frozen"] is not None]
+        f = {"learned d* (mean over seeds) vs R ln N": fit_line(x, mean),
+             "learned d* (mean over seeds) vs ln N": fit_line(lnn, mean),
+             "learned d* (mean over seeds) vs N R": fit_line([c["NR"] for c in rows], mean),
+             "frozen-control d* vs R ln N": fit_line([c["rln"] for c in fz], [c["frozen"] for c in fz]),
+             "construction d vs R ln N": fit_line(x, [_nan(c["cons"]) for c in rows]),
+             "associative d (P = d²) vs R ln N": fit_line(x, [_nan(c["asq"]) for c in rows])}
+        fits[u] = (f, fit_power([c["N"] for c in rows], [c["R"] for c in rows], mean), rows)
+        lines.append(f"| fit ({u} U), d = slope · x + intercept | slope | intercept | R² | points |")
+        lines.append("|---|---|---|---|---|")
+        for name, q in f.items():
+            lines.append(f"| {name} | {q['slope']:.3f} | {q['intercept']:.2f} | {q['r2']:.3f} | {q['n']} |")
+        a, b, cc, r2, npts = fits[u][1]
+        lines.append("")
+        lines.append(f"Power law, least squares on logs: learned d* (mean over seeds) ≈ {np.exp(cc):.3g} · N^{a:.2f} · "
+                     f"R^{b:.2f} (R² = {r2:.3f} on ln d*, {npts} points). For comparison the geometric law R ln N has "
+                     "exponent 1 in R and ≈ 0.2 in N over N = 64 … 512 (d ln ln N / d ln N = 1 / ln N), the "
+                     "associative d ~ sqrt(N R ln(N R)) about 0.5–0.6 in both.")
+        lines.append("")
+        lines.append(f"Budget check ({u} U, seed 0), searches repeated with {VARIANT_CHECK_STEPS} steps instead of "
+                     f"{STEPS}: " + "; ".join(
+                         f"({q.n_subjects}, {q.n_relations}): d* = {_v(q.d_star[0])} (was "
+                         f"{_v(next(c['d0'] for c in rows if (c['N'], c['R']) == (q.n_subjects, q.n_relations)))})"
+                         for q in ck.rows) + ".")
+        lines.append("")
+        if r0.warnings + r1.warnings + ck.warnings:
+            lines += ["Warnings: " + "; ".join(r0.warnings + r1.warnings + ck.warnings), ""]
+    return lines, fits
+
+
+def variant_reading(variants, vfits):
+    """What the variant tables show, with their numbers (wording checked against the committed run)."""
+    out = ["### Reading (readout variants)", ""]
+    for u, (f, (a, b, c, r2, _), rows) in vfits.items():
+        by = {(q["N"], q["R"]): q for q in rows}
+        rl, ln = f["learned d* (mean over seeds) vs R ln N"], f["learned d* (mean over seeds) vs ln N"]
+        fz = [(q["N"], q["R"], q["frozen"], q["d0"]) for q in rows if q["frozen"] is not None and q["d0"]]
+        n8 = [by[(n, 8)]["mean"] for n in (64, 512)]
+        r512 = [by[(512, R)]["mean"] for R in (1, 8)]
+        ck = variants[u][2]
+        out.append(
+            f"- **{u} U**: learned d\* (mean over seeds 0, 1) from {min(q['mean'] for q in rows):g} to "
+            f"{max(q['mean'] for q in rows):g}; against R ln N slope {rl['slope']:.2f}, intercept "
+            f"{rl['intercept']:.2f}, R² = {rl['r2']:.2f}; against ln N alone R² = {ln['r2']:.2f}; power law "
+            f"d\* ∝ N^{a:.2f} R^{b:.2f} (R² = {r2:.2f} on logs). At R = 8, N = 64 → 512 multiplies d\* by "
+            f"{n8[1] / n8[0]:.1f} where R ln N grows by {np.log(512) / np.log(64):.2f} (the associative d (P = d²) by "
+            f"{by[(512, 8)]['asq'] / by[(64, 8)]['asq']:.1f}); at N = 512, R = 1 → 8 multiplies it by "
+            f"{r512[1] / r512[0]:.1f} (R ln N: 8). Frozen-e(s) control vs learned (seed 0): "
+            + ", ".join(f"({n}, {R}): {fr} vs {d}" for n, R, fr, d in fz)
+            + f" — learning the embeddings saves a factor up to {max(fr / d for _, _, fr, d in fz):.1f}, growing "
+            "with N and R. Budget check (3000 steps, seed 0): "
+            + ", ".join(f"({q.n_subjects}, {q.n_relations}) {by[(q.n_subjects, q.n_relations)]['d0']} → "
+                        f"{_v(q.d_star[0])}" for q in ck.rows) + ".")
+    parts = {}
+    for u, (f, (a, b, c, r2, _), rows) in vfits.items():
+        by = {(q["N"], q["R"]): q for q in rows}
+        parts[u] = dict(n8=by[(512, 8)]["mean"] / by[(64, 8)]["mean"], b=b, a=a,
+                        nr=f["learned d* (mean over seeds) vs N R"],
+                        rl=f["learned d* (mean over seeds) vs R ln N"],
+                        low=sorted({q["mean"] for q in rows if q["R"] <= 2}),
+                        fixed_low=[q["fixed"] for q in rows if q["R"] <= 2 and q["fixed"] is not None])
+    nm, tr = parts.get("normalised"), parts.get("trained")
+    if nm and tr:
+        out.append(
+            f"- **Conclusion: d\* still does not follow R ln N.** Removing the readout bound lowers d\* at R ≤ 2 from "
+            f"{min(nm['fixed_low']):g}–{max(nm['fixed_low']):g} (fixed Gaussian U) to {min(nm['low']):g}–"
+            f"{max(nm['low']):g} (normalised) and {min(tr['low']):g}–{max(tr['low']):g} (trained), and makes the "
+            "embeddings matter (frozen control well above learned, unlike the fixed Gaussian U at h = 64), but with "
+            f"either readout d\* grows with N much faster than ln N at fixed R (R = 8, N = 64 → 512: × {nm['n8']:.1f} "
+            f"normalised, × {tr['n8']:.1f} trained, against × {np.log(512) / np.log(64):.2f} for R ln N) and more "
+            f"slowly than linearly in R (fitted exponent {nm['b']:.2f} normalised, {tr['b']:.2f} trained), and at "
+            "R = 1 it sits at a floor of 2–3 dimensions for every N. Linear fits against R ln N: slope "
+            f"{nm['rl']['slope']:.2f} (R² = {nm['rl']['r2']:.2f}) normalised, {tr['rl']['slope']:.2f} "
+            f"(R² = {tr['rl']['r2']:.2f}) trained; the normalised-U d\* is better described as proportional to the "
+            f"number of facts, d\* ≈ N R / {1 / nm['nr']['slope']:.0f} (R² = {nm['nr']['r2']:.3f}), the trained-U "
+            f"d\* by N^{tr['a']:.2f} R^{tr['b']:.2f}. The 3000-step budget check lowers d\* by 1–3 dimensions "
+            "(≤ 20 %) and changes none of this.")
+    out.append(
+        "- The narrow MLP (h = 16) was not repeated with these readouts: at h = 64 the frozen control already "
+        "differs from the learned embeddings (the reason the narrow MLP was tried with the fixed U). Not run: seed 1 "
+        "of the frozen control, N = 1024, longer budgets than 3000 steps, other learning rates.")
+    return out
+
+
+def variant_paths(variants):
+    lines = ["## Search paths, readout variants (d ✓ stored / ✗ not, accuracy)", ""]
+    lines.append("| U | N | R | seed | steps | learned | frozen control |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for u, rrs in variants.items():
+        for rr in rrs:
+            for r in rr.rows:
+                fz = _hist(r.history_frozen[0]) if r.history_frozen else "-"
+                lines.append(f"| {u} | {r.n_subjects} | {r.n_relations} | {rr.settings['seed']} | "
+                             f"{rr.settings['steps']} | {_hist(r.history[0])} | {fz} |")
+    lines.append("")
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=1)
@@ -349,8 +544,9 @@ def main(argv=None):
                    jobs=args.jobs, progress=prog)
     readout = readout_fractions((res, res1), args.jobs, prog)
     narrow = run_narrow(args.jobs, prog)
+    variants = run_variants(args.jobs, prog)
     text = report(res, res1, check, readout, narrow, time.perf_counter() - t0,
-                  list(argv if argv is not None else sys.argv[1:]))
+                  list(argv if argv is not None else sys.argv[1:]), variants)
     OUT.write_text(text)
     print(text)
     return 0

@@ -9,7 +9,9 @@ the N R facts; d* by doubling from 16 then bisection; seed 0 everywhere, seed 1 
 control d*, the construction d = R k_min (mean over seeds) and the associative prediction (smallest d
 with p_c(d, n_params = d^2) >= N R), with the least-squares line of the learned d* against R ln N;
 colour = R.  (b) narrow MLP (h = 16), seed 0, N = 64 and 128: learned and frozen-control d* against R,
-with the associative d (P = d^2).
+with the associative d (P = d^2).  (c) readout variants (h = 64, N = 64 ... 512, R = 1 ... 8, seeds 0 and 1):
+learned d* against R ln N with U rows scaled to unit norm (fixed) and with U trained, their frozen-embedding
+controls (seed 0) and least-squares lines, next to the fixed-Gaussian-U d* of (a) and the construction d.
 """
 import math
 import sys
@@ -29,6 +31,7 @@ SEED = 0  # the benchmark's first seed (nothing random is drawn here)
 STEPS = 1000
 WIDTH = 64
 NARROW_WIDTH = 16
+VARIANTS = ("normalised", "trained")  # the readout variants of panel c (h = 64)
 COLUMNS = ("N", "R", "r_ln_n", "learned_mean", "learned_min", "learned_max", "frozen_mean", "construction_mean",
            "assoc_square", "assoc_params")
 
@@ -38,8 +41,8 @@ def parameters(quick):
     return {"store": STORE, "seed": SEED, "steps": STEPS, "width": WIDTH, "narrow_width": NARROW_WIDTH}
 
 
-def _table(records, width):
-    """Rows (COLUMNS) for the searches run with MLP width ``width``."""
+def _table(records, width, unembedding="fixed"):
+    """Rows (COLUMNS) for the searches run with MLP width ``width`` and readout ``unembedding``."""
     from capacity.nets.geometric import K_MAX, LR
 
     best = {}  # (kind, N, R, seed) -> smallest stored d
@@ -47,7 +50,8 @@ def _table(records, width):
     for task, res in records:
         kind = task["kind"]
         if kind in ("learned", "frozen"):
-            if task["steps"] != STEPS or task["width"] != width or task["lr"] != LR:
+            if (task["steps"] != STEPS or task["width"] != width or task["lr"] != LR
+                    or task.get("unembedding", "fixed") != unembedding):
                 continue
             key = (kind, task["n_subjects"], task["n_relations"], task["seed"])
             best.setdefault(key, None)
@@ -84,8 +88,14 @@ def compute(quick):
     table = _table(records, WIDTH)
     narrow = _table(records, NARROW_WIDTH)
     fit = fit_line(table[:, 2], table[:, 3])
-    return {"table": table, "narrow": narrow, "columns": np.array(COLUMNS),
-            "fit": np.array([fit["slope"], fit["intercept"], fit["r2"], fit["n"]])}
+    out = {"table": table, "narrow": narrow, "columns": np.array(COLUMNS),
+           "fit": np.array([fit["slope"], fit["intercept"], fit["r2"], fit["n"]])}
+    for u in VARIANTS:
+        t = _table(records, WIDTH, u)
+        f = fit_line(t[:, 2], t[:, 3]) if len(t) else {"slope": np.nan, "intercept": np.nan, "r2": np.nan, "n": 0}
+        out[f"table_{u}"] = t
+        out[f"fit_{u}"] = np.array([f["slope"], f["intercept"], f["r2"], f["n"]])
+    return out
 
 
 def plot(data):
@@ -93,8 +103,8 @@ def plot(data):
     from matplotlib.figure import Figure
 
     col = {name: i for i, name in enumerate(data["columns"].tolist())}
-    fig = Figure(figsize=(10.0, 4.0))
-    ax, bx = fig.subplots(1, 2)
+    fig = Figure(figsize=(15.0, 4.2))
+    ax, bx, cx = fig.subplots(1, 3)
     t = data["table"]
     Rs = sorted(set(t[:, col["R"]].astype(int)) | set(data["narrow"][:, col["R"]].astype(int)))
     cmap = matplotlib.colormaps["viridis"]
@@ -145,6 +155,39 @@ def plot(data):
     bx.set_ylabel("embedding width $d$")
     bx.legend(loc="upper left", fontsize=7)
     plotting.panel_label(bx, "b", loc="lower right")
+    # (c) readout variants: learned d* against R ln N with a unit-norm fixed U and a trained U (h = 64)
+    for u, mk, c in zip(VARIANTS, ("o", "D"), ("C3", "C0")):
+        t = data[f"table_{u}"]
+        if not len(t):
+            continue
+        x = t[:, col["r_ln_n"]]
+        y = t[:, col["learned_mean"]]
+        err = np.vstack([y - t[:, col["learned_min"]], t[:, col["learned_max"]] - y])
+        cx.errorbar(x, y, yerr=np.nan_to_num(err), color=c, marker=mk, ms=5, ls="none", capsize=2,
+                    label=f"learned $d^*$, {u} $U$")
+        fm = np.isfinite(t[:, col["frozen_mean"]])
+        cx.plot(x[fm], t[fm, col["frozen_mean"]], color=c, marker="^", mfc="white", ms=6, ls="none",
+                label=f"frozen-$e(s)$ control, {u} $U$")
+        slope, icpt, r2, _ = data[f"fit_{u}"]
+        if np.isfinite(slope):
+            xs = np.linspace(0, np.nanmax(x) * 1.05, 50)
+            cx.plot(xs, slope * xs + icpt, color=c, lw=1.0, ls="--",
+                    label=f"fit ${slope:.2f}\\,R\\ln N {icpt:+.1f}$ ($R^2 = {r2:.2f}$)")
+    t = data["table"]
+    cx.plot(t[:, col["r_ln_n"]], t[:, col["learned_mean"]], color="0.55", marker="o", mfc="none", ms=5, ls="none",
+            label="learned $d^*$, fixed Gaussian $U$ (panel a)")
+    for R in Rs:
+        m = t[:, col["R"]] == R
+        if m.any():
+            o = np.argsort(t[m, col["r_ln_n"]])
+            cx.plot(t[m, col["r_ln_n"]][o], t[m, col["construction_mean"]][o], color="0.7", lw=0.8, ls=":")
+    cx.plot([], [], color="0.7", lw=0.8, ls=":", label="construction $d = R\\,k_{\\min}$ (per $R$)")
+    cx.set_yscale("log")
+    cx.set_ylim(1.5, 3000)
+    cx.set_xlabel(r"$R \ln N$   ($h = 64$, readout variants)")
+    cx.set_ylabel("embedding width $d$")
+    cx.legend(loc="upper left", fontsize=6.5, ncol=2)
+    plotting.panel_label(cx, "c", loc="lower right")
     return fig
 
 

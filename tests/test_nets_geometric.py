@@ -8,9 +8,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 torch = pytest.importorskip("torch")
 
 from capacity.nets.geometric import (  # noqa: E402
-    N4Result, _Search, associative_d, build_model, construction_accuracy, construction_k_min, fact_queries,
-    fit_line, geometric_construction, hull_vertex_fraction, make_facts, n_params_frozen, readout_task, run_n4,
-    run_n4_task, train_facts,
+    UNEMBEDDINGS, N4Result, _Search, associative_d, build_model, construction_accuracy, construction_k_min,
+    fact_queries,
+    fit_line, geometric_construction, hull_vertex_fraction, make_facts, n4_task, n_params_frozen, readout_task,
+    run_n4, run_n4_task, train_facts,
 )
 from capacity.sweeps import ResultsStore  # noqa: E402
 from capacity.theory import p_c  # noqa: E402
@@ -68,6 +69,60 @@ def test_train_on_given_facts():
     f = make_facts(16, 2, seed=99)
     t = train_facts(16, 2, 16, steps=400, seed=0, facts=f)
     assert_array_equal(t.facts, f) and t.stored
+
+
+# ----------------------------------------------------------------------------- readout variants
+def test_default_readout_is_unchanged():
+    # the fixed readout is the default: same model, same training trajectory, same task dict (store key) as before
+    # the option existed (reference value from the implementation without it, CPU, one thread)
+    a = train_facts(16, 2, 6, steps=30, stop_at=None, seed=5)
+    b = train_facts(16, 2, 6, steps=30, stop_at=None, seed=5, unembedding="fixed")
+    assert a.unembedding == "fixed" and a.final_loss == b.final_loss and a.check_loss == b.check_loss
+    assert_allclose(a.final_loss, 0.9527316689491272, rtol=1e-5)
+    assert "unembed" not in dict(a.model.named_parameters())
+    task = n4_task(64, 2, 12, seed=0, width=64)
+    assert set(task) == {"experiment", "kind", "n_subjects", "n_relations", "d", "width", "seed", "steps", "lr",
+                         "check_every", "stored_accuracy", "device"}
+    assert n4_task(64, 2, 12, seed=0, width=64, unembedding="fixed") == task
+    assert n4_task(64, 2, 12, seed=0, width=64, unembedding="trained") == {**task, "unembedding": "trained"}
+
+
+def test_normalised_readout_has_unit_rows_on_the_hull():
+    fixed = build_model(16, 1, 7, seed=0).unembed
+    m = build_model(16, 1, 7, seed=0, unembedding="normalised")
+    assert_allclose(m.unembed.norm(dim=1).numpy(), 1.0, rtol=1e-6)
+    assert_allclose(m.unembed.numpy(), (fixed / fixed.norm(dim=1, keepdim=True)).numpy(), rtol=1e-6)  # same draw
+    assert hull_vertex_fraction(fixed) < 1.0 and hull_vertex_fraction(m.unembed) == 1.0  # no readout cap
+    assert "unembed" not in dict(m.named_parameters())
+    t = train_facts(16, 1, 7, steps=40, stop_at=None, seed=0, unembedding="normalised")
+    assert torch.equal(t.model.unembed, m.unembed) and t.unembedding == "normalised"  # never trained
+
+
+def test_trained_readout_is_a_parameter_and_changes():
+    init = build_model(16, 2, 6, seed=5, unembedding="trained")
+    assert torch.equal(init.unembed.detach(), build_model(16, 2, 6, seed=5).unembed)  # initialised as the fixed U
+    t = train_facts(16, 2, 6, steps=30, stop_at=None, seed=5, unembedding="trained")
+    assert "unembed" in dict(t.model.named_parameters())
+    assert not torch.equal(t.model.unembed.detach(), init.unembed.detach())
+    assert t.final_loss != train_facts(16, 2, 6, steps=30, stop_at=None, seed=5).final_loss
+    res = run_n4_task(n4_task(16, 2, 6, seed=5, width=64, steps=30, unembedding="trained"))
+    assert res["final_loss"] == train_facts(16, 2, 6, steps=30, seed=5, unembedding="trained").final_loss
+    fz = train_facts(16, 2, 6, steps=30, stop_at=None, seed=5, unembedding="trained", frozen_subjects=True).model
+    assert "unembed" in dict(fz.named_parameters()) and "emb_subject" not in dict(fz.named_parameters())
+
+
+def test_run_n4_with_a_variant_readout_keys_its_tasks_apart(tmp_path):
+    kw = dict(grid=[(16, 1)], frozen_grid=(), n_seeds=1, steps=300, k_max=40, store=tmp_path / "s.sqlite",
+              progress=False)
+    a = run_n4(**kw)
+    b = run_n4(**kw, unembedding="normalised")
+    assert a.settings["unembedding"] == "fixed" and b.settings["unembedding"] == "normalised"
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        tasks = [rec.task for rec in store.records() if rec.task["kind"] == "learned"]
+    assert {t.get("unembedding", "fixed") for t in tasks} == {"fixed", "normalised"}
+    assert len(tasks) == len(a.rows[0].history[0]) + len(b.rows[0].history[0])
+    assert a.rows[0].construction_d == b.rows[0].construction_d  # the construction does not depend on it
+    assert set(UNEMBEDDINGS) == {"fixed", "normalised", "trained"}
 
 
 # ----------------------------------------------------------------------------- construction
@@ -180,6 +235,9 @@ def test_run_n4_small_persists_and_resumes(tmp_path):
     (lambda: train_facts(8, 2, 4, facts=np.zeros((2, 8), dtype=int)), "facts"),
     (lambda: train_facts(8, 1, 4, device="tpu"), "device"),
     (lambda: build_model(8, 1, 4, dtype="float16"), "dtype"),
+    (lambda: build_model(8, 1, 4, unembedding="learned"), "unembedding"),
+    (lambda: train_facts(8, 1, 4, unembedding=None), "unembedding"),
+    (lambda: run_n4(quick=True, unembedding="normalized"), "unembedding"),
     (lambda: geometric_construction(make_facts(8, 1), 0), "k"),
     (lambda: associative_d(100, params="cube"), "params"),
     (lambda: hull_vertex_fraction(np.zeros((1, 3))), "unembed"),

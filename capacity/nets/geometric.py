@@ -23,6 +23,12 @@ Model (:func:`build_model`; d = embedding and residual width, h = MLP width)
     Width: h = :data:`WIDTH` = 64 for every (N, R) and d (fixed, so that the MLP's own
     associative capacity, ~ 3 d h / (2 ln NR) facts, does not grow with R).  The hand-built
     construction below needs h >= d + R and is built with its own width d + R.
+Readout variants (``unembedding=``; default ``"fixed"`` as above)
+    ``"normalised"``: U is the same draw with every row scaled to unit norm, still fixed; every row
+    is then a vertex of conv(U), so the readout bound below is 1 at every d.  ``"trained"``: U is
+    the same draw as a trainable parameter (trained with the rest).  The task dict of a training
+    run carries the key ``"unembedding"`` only for a non-default readout, so fixed-readout store
+    keys are unchanged.  The construction and the associative prediction do not depend on it.
 Frozen-embedding control (``frozen_subjects=True``)
     the same model with e(s) frozen at its N(0, I/d) initial value (a buffer); e(r), W1, b1,
     W2 still trained.  Facts can then only be stored associatively, in the MLP.
@@ -73,7 +79,8 @@ from .._validation import check_int, check_real
 from ._torch import DEVICES, require_torch, resolve_device, seeded_generator, torch_threads
 
 __all__ = [
-    "STORED_ACCURACY", "WIDTH", "FULL_GRID", "DEFAULT_GRID", "FROZEN_GRID", "make_facts", "fact_queries",
+    "STORED_ACCURACY", "WIDTH", "UNEMBEDDINGS", "FULL_GRID", "DEFAULT_GRID", "FROZEN_GRID", "make_facts",
+    "fact_queries",
     "default_width", "build_model", "TrainN4", "train_facts", "geometric_construction", "construction_accuracy",
     "construction_k_min", "hull_vertex_fraction", "associative_d", "n_params_frozen", "n4_task", "construction_task",
     "associative_task", "readout_task", "run_n4_task", "N4Row", "N4Result", "fit_line", "run_n4",
@@ -85,6 +92,10 @@ CHECK_EVERY = 25
 LR = 1e-2
 STEPS = 1000
 WIDTH = 64
+#: readouts of :func:`build_model`: U fixed N(0, I/d) (default), fixed with unit-norm rows, or trained
+UNEMBEDDINGS = ("fixed", "normalised", "trained")
+_U_TEXT = {"fixed": "fixed N(0, I/d)", "normalised": "fixed, rows N(0, I/d) scaled to unit norm",
+           "trained": "trained (initialised N(0, I/d))"}
 D_START = 16
 D_MAX = 1024
 K_MAX = 256
@@ -145,10 +156,11 @@ def _module_class():
         """The N4 model (module docstring): logits = U W2 relu(W1 [e(s); e(r)] + b1)."""
 
         def __init__(self, n_subjects, n_relations, d, width, frozen_subjects, gen_params, gen_unembed, device,
-                     dtype):
+                     dtype, unembedding="fixed"):
             super().__init__()
             self.n_subjects, self.n_relations, self.d, self.width = n_subjects, n_relations, d, width
             self.frozen_subjects = bool(frozen_subjects)
+            self.unembedding = unembedding
 
             def normal(gen, *shape, std):
                 return (torch.randn(*shape, generator=gen, dtype=torch.float64) * std).to(device=device, dtype=dtype)
@@ -163,7 +175,13 @@ def _module_class():
             self.w1 = nn.Parameter(normal(gen_params, width, 2 * d, std=1.0 / math.sqrt(2 * d)))
             self.b1 = nn.Parameter(torch.zeros(width, device=device, dtype=dtype))
             self.w2 = nn.Parameter(normal(gen_params, d, width, std=1.0 / math.sqrt(width)))
-            self.register_buffer("unembed", normal(gen_unembed, n_subjects, d, std=s))
+            U = normal(gen_unembed, n_subjects, d, std=s)
+            if unembedding == "normalised":  # rows on the unit sphere: every row a vertex of conv(U)
+                U = U / U.norm(dim=1, keepdim=True)
+            if unembedding == "trained":
+                self.unembed = nn.Parameter(U)
+            else:
+                self.register_buffer("unembed", U)
 
         def hidden(self, subjects, relations):
             x = torch.cat((self.emb_subject[subjects], self.emb_relation[relations]), dim=-1)
@@ -186,15 +204,25 @@ def _model_iv(n_subjects, n_relations, d, width):
     return n, r, d, width
 
 
+def _unembedding_iv(unembedding):
+    if unembedding not in UNEMBEDDINGS:
+        raise ValueError(f"`unembedding` must be one of {', '.join(map(repr, UNEMBEDDINGS))}; got {unembedding!r}")
+    return unembedding
+
+
 def build_model(n_subjects, n_relations, d, *, width=None, frozen_subjects=False, seed=0, device="cpu",
-                dtype="float32"):
+                dtype="float32", unembedding="fixed"):
     """The N4 model (a ``torch.nn.Module``) initialised from ``seed``; see the module docstring.
 
     ``model(subjects, relations)`` returns the (B, N) logits; ``model.hidden(...)`` the (B, h)
     ReLU activations and ``model.output(...)`` the (B, d) vector read against ``model.unembed``.
     With ``frozen_subjects`` the subject embeddings are a buffer (never trained).
+    ``unembedding``: ``"fixed"`` (default) U is a buffer with rows N(0, I/d); ``"normalised"`` the
+    same draw with every row scaled to unit norm (a buffer; every row is then a vertex of conv(U),
+    so the readout caps no accuracy); ``"trained"`` the same draw as a trainable parameter.
     """
     n, r, d, width = _model_iv(n_subjects, n_relations, d, width)
+    unembedding = _unembedding_iv(unembedding)
     seed = check_int("seed", seed, low=0)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"`dtype` must be 'float32' or 'float64'; got {dtype!r}")
@@ -202,7 +230,8 @@ def build_model(n_subjects, n_relations, d, *, width=None, frozen_subjects=False
     dev = resolve_device(device)
     g_par = seeded_generator((seed, n, r, d, width, 1))
     g_un = seeded_generator((seed, n, r, d, 2))
-    return _module_class()(n, r, d, width, frozen_subjects, g_par, g_un, dev, getattr(torch, dtype))
+    return _module_class()(n, r, d, width, frozen_subjects, g_par, g_un, dev, getattr(torch, dtype),
+                           unembedding=unembedding)
 
 
 # --------------------------------------------------------------------------------------
@@ -238,6 +267,7 @@ class TrainN4:
     check_accuracy: list
     check_loss: list
     seconds: float
+    unembedding: str = "fixed"
 
     def summary(self):
         """JSON-able dict of everything but the model and the facts."""
@@ -261,7 +291,7 @@ def _adam(torch, params, lr):
 
 
 def train_facts(n_subjects, n_relations, d, *, width=None, frozen_subjects=False, steps=STEPS, lr=LR, seed=0,
-                device="cpu", check_every=CHECK_EVERY, stop_at=STORED_ACCURACY, facts=None):
+                device="cpu", check_every=CHECK_EVERY, stop_at=STORED_ACCURACY, facts=None, unembedding="fixed"):
     """Train the N4 model on all N R facts (full batch, Adam, cross-entropy); return :class:`TrainN4`.
 
     Parameters
@@ -283,6 +313,8 @@ def train_facts(n_subjects, n_relations, d, *, width=None, frozen_subjects=False
         Stop once the checked accuracy reaches it (default 0.99); None trains all ``steps``.
     facts : (R, N) int array, optional
         A fact table to train on instead of ``make_facts(N, R, seed=seed)`` (e.g. new bijections).
+    unembedding : {"fixed", "normalised", "trained"}
+        The readout U (:func:`build_model`); default ``"fixed"``.
 
     Examples
     --------
@@ -292,6 +324,7 @@ def train_facts(n_subjects, n_relations, d, *, width=None, frozen_subjects=False
     """
     n, r, d, width = _model_iv(n_subjects, n_relations, d, width)
     steps, lr, check_every, stop_at, seed = _train_iv(steps, lr, check_every, stop_at, seed)
+    unembedding = _unembedding_iv(unembedding)
     if facts is None:
         facts = make_facts(n, r, seed=seed)
     else:
@@ -305,7 +338,8 @@ def train_facts(n_subjects, n_relations, d, *, width=None, frozen_subjects=False
     start = time.perf_counter()
     with torch_threads(1) if dev.type == "cpu" else _null():
         subj, rel, att = (torch.as_tensor(a, device=dev) for a in fact_queries(facts))
-        model = build_model(n, r, d, width=width, frozen_subjects=frozen_subjects, seed=seed, device=device)
+        model = build_model(n, r, d, width=width, frozen_subjects=frozen_subjects, seed=seed, device=device,
+                            unembedding=unembedding)
         opt = _adam(torch, model.parameters(), lr)
         ce = torch.nn.functional.cross_entropy
         ck_steps, ck_acc, ck_loss = [], [], []
@@ -337,7 +371,7 @@ def train_facts(n_subjects, n_relations, d, *, width=None, frozen_subjects=False
                    frozen_subjects=bool(frozen_subjects), seed=seed, steps=steps, steps_run=steps_run, lr=lr,
                    accuracy=accuracy, stored=accuracy >= STORED_ACCURACY, initial_loss=initial_loss,
                    final_loss=final_loss, check_steps=ck_steps, check_accuracy=ck_acc, check_loss=ck_loss,
-                   seconds=time.perf_counter() - start)
+                   seconds=time.perf_counter() - start, unembedding=unembedding)
 
 
 class _null:
@@ -510,13 +544,22 @@ def associative_d(n_facts, *, params="square", width=None, n_relations=1, d_max=
 # --------------------------------------------------------------------------------------
 # Tasks (one training run or one construction scan each) and the d* search
 # --------------------------------------------------------------------------------------
-def n4_task(n_subjects, n_relations, d, *, seed, width, frozen_subjects=False, steps=STEPS, lr=LR, device="cpu"):
-    """The task dict of one training run; its JSON is the store key."""
+def n4_task(n_subjects, n_relations, d, *, seed, width, frozen_subjects=False, steps=STEPS, lr=LR, device="cpu",
+            unembedding="fixed"):
+    """The task dict of one training run; its JSON is the store key.
+
+    The key ``"unembedding"`` is present only for a non-default readout, so the tasks (and store
+    keys) of fixed-readout runs are those written before the option existed.
+    """
     n, r, d, width = _model_iv(n_subjects, n_relations, d, width)
     steps, lr, _, _, seed = _train_iv(steps, lr, CHECK_EVERY, STORED_ACCURACY, seed)
-    return {"experiment": EXPERIMENT, "kind": "frozen" if frozen_subjects else "learned", "n_subjects": n,
+    unembedding = _unembedding_iv(unembedding)
+    task = {"experiment": EXPERIMENT, "kind": "frozen" if frozen_subjects else "learned", "n_subjects": n,
             "n_relations": r, "d": d, "width": width, "seed": seed, "steps": steps, "lr": lr,
             "check_every": CHECK_EVERY, "stored_accuracy": STORED_ACCURACY, "device": str(device)}
+    if unembedding != "fixed":
+        task["unembedding"] = unembedding
+    return task
 
 
 def construction_task(n_subjects, n_relations, *, seed, k_max=K_MAX):
@@ -554,7 +597,8 @@ def run_n4_task(task):
         return {"k_min": construction_k_min(facts, seed=task["seed"], k_max=task["k_max"])}
     t = train_facts(task["n_subjects"], task["n_relations"], task["d"], width=task["width"],
                     frozen_subjects=task["kind"] == "frozen", steps=task["steps"], lr=task["lr"], seed=task["seed"],
-                    device=task["device"], check_every=task["check_every"], stop_at=task["stored_accuracy"])
+                    device=task["device"], check_every=task["check_every"], stop_at=task["stored_accuracy"],
+                    unembedding=task.get("unembedding", "fixed"))
     return {"stored": t.stored, "accuracy": t.accuracy, "steps_run": t.steps_run, "initial_loss": t.initial_loss,
             "final_loss": t.final_loss}
 
@@ -717,7 +761,8 @@ def _run_n4_iv(grid, frozen_grid, seed, n_seeds, steps, lr, width, d_start, d_ma
 
 
 def run_n4(*, grid=None, frozen_grid=None, seed=0, n_seeds=None, steps=None, lr=LR, width=WIDTH, d_start=D_START,
-           d_max=D_MAX, k_max=K_MAX, quick=False, device="cpu", store=None, jobs=1, progress=None):
+           d_max=D_MAX, k_max=K_MAX, quick=False, device="cpu", store=None, jobs=1, progress=None,
+           unembedding="fixed"):
     r"""Minimal embedding width d* storing all N R facts with learned subject embeddings, vs R ln N.
 
     Parameters
@@ -740,6 +785,9 @@ def run_n4(*, grid=None, frozen_grid=None, seed=0, n_seeds=None, steps=None, lr=
     quick : bool
         Tiny grid, one seed, short budget (seconds).
     device : {"cpu", "cuda", "auto"}
+    unembedding : {"fixed", "normalised", "trained"}
+        The readout of every training run (:func:`build_model`; default ``"fixed"``).  The
+        construction and the associative law do not depend on it.
     store, jobs, progress
         Passed to :func:`capacity.sweeps.run_sweep`: every training run, construction scan and
         associative-law evaluation is one task, so an interrupted run resumes.  The search proceeds in rounds (one
@@ -761,6 +809,7 @@ def run_n4(*, grid=None, frozen_grid=None, seed=0, n_seeds=None, steps=None, lr=
 
     grid, frozen_grid, seed, n_seeds, steps, lr, width, d_start, d_max, k_max = _run_n4_iv(
         grid, frozen_grid, seed, n_seeds, steps, lr, width, d_start, d_max, k_max, quick, device)
+    unembedding = _unembedding_iv(unembedding)
     resolve_device(device)
     points = list(dict.fromkeys(grid + frozen_grid))
     seeds = range(seed, seed + n_seeds)
@@ -781,7 +830,7 @@ def run_n4(*, grid=None, frozen_grid=None, seed=0, n_seeds=None, steps=None, lr=
         if not pending:
             break
         tasks = [n4_task(n, r, d, seed=s, width=width, frozen_subjects=kind == "frozen", steps=steps, lr=lr,
-                         device=device) for (kind, n, r, s), d in pending]
+                         device=device, unembedding=unembedding) for (kind, n, r, s), d in pending]
         for ((key, d), res) in zip(pending, run_sweep(run_n4_task, tasks, store=store, jobs=jobs, progress=progress)):
             searches[key].record(d, res)
         n_runs += len(tasks)
@@ -814,8 +863,9 @@ def run_n4(*, grid=None, frozen_grid=None, seed=0, n_seeds=None, steps=None, lr=
                 "d_max": d_max, "k_max": k_max, "check_every": CHECK_EVERY, "stored_accuracy": STORED_ACCURACY,
                 "device": str(device), "quick": bool(quick), "n_training_runs": n_runs,
                 "grid": [list(p) for p in grid], "frozen_grid": [list(p) for p in frozen_grid],
-                "model": "logits = U W2 relu(W1 [e(s); e(r)] + b1); U fixed N(0, I/d); e(s), e(r), W1, b1, W2 "
-                         "trained (frozen control: e(s) fixed); full-batch Adam, cross-entropy, float32",
+                "unembedding": unembedding,
+                "model": "logits = U W2 relu(W1 [e(s); e(r)] + b1); U " + _U_TEXT[unembedding] + "; e(s), e(r), W1, "
+                         "b1, W2 trained (frozen control: e(s) fixed); full-batch Adam, cross-entropy, float32",
                 "construction": "d = R k, width d + R, codebook of relation r = block r of U, e(s) = sum_r P_r "
                                 "U_{pi_r(s)}, exact when all N R facts are decoded (100 %)",
                 "associative": "smallest d with p_c(d, n_params=P) >= N R, P = d^2 or P = 3dh + h + Rd"}
