@@ -790,6 +790,7 @@ TRAIN_EXPERIMENTS = {
     "transformer": ("transformer", "run_n2", "N2: one-layer transformer, frozen random embeddings, factual recall"),
     "retrieval": ("retrieval", "run_n3", "N3: marked-token retrieval with random embeddings"),
     "geometric": ("geometric", "run_n4", "N4: learned subject embeddings (geometric recall) vs the associative bound"),
+    "probes": ("probes", "run_probes", "N4 mechanism probes: superposition, relation gating, causal swap, transfer"),
     "node2vec": ("node2vec", "run_n5", "N5: spectral bias of Node2Vec embeddings on small graphs"),
 }
 _TRAIN_NUMPY_ONLY = {"node2vec"}  # NumPy float64 on the CPU: runs without torch
