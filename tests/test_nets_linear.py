@@ -14,15 +14,7 @@ from capacity.nets.linear import (  # noqa: E402
 from capacity.simulate import make_instance, solve_feasibility  # noqa: E402
 from capacity.simulate.trial import make_task, run_trial  # noqa: E402
 
-pytestmark = pytest.mark.torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
 def insts(d, p, trials, model="coupled", seed=3):

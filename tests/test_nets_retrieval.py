@@ -13,18 +13,11 @@ from capacity.nets import seeded_generator  # noqa: E402
 from capacity.nets.retrieval import (  # noqa: E402
     N3Grid, coverage_n, fit_power_law, make_vocabulary, minimal_n, run_n3, sample_sequences, train_retrieval)
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 TINY = {"V": (16,), "d": (4,), "L": (2,), "m": (0, 8), "n_factors": (1.0, 2.0), "vp_d": (4,), "vp_ratios": (2.0,),
         "vp_m": 8, "vp_m_ratios": (), "vp_steps": 20, "vp_replicas": 2, "checks": ((16, 4, 2, 0),)}
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_vocabulary_shapes_and_permutation():

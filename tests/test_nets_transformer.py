@@ -18,15 +18,7 @@ from capacity.nets.transformer import (  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 from capacity.theory import p_c  # noqa: E402
 
-pytestmark = pytest.mark.torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
 def test_loss_decreases():
