@@ -791,6 +791,7 @@ TRAIN_EXPERIMENTS = {
     "retrieval": ("retrieval", "run_n3", "N3: marked-token retrieval with random embeddings"),
     "geometric": ("geometric", "run_n4", "N4: learned subject embeddings (geometric recall) vs the associative bound"),
     "probes": ("probes", "run_probes", "N4 mechanism probes: superposition, relation gating, causal swap, transfer"),
+    "pathstar": ("pathstar", "run_pathstar", "N5 option: in-weights path-star transformer, held-out first hop"),
     "node2vec": ("node2vec", "run_n5", "N5: spectral bias of Node2Vec embeddings on small graphs"),
 }
 _TRAIN_NUMPY_ONLY = {"node2vec"}  # NumPy float64 on the CPU: runs without torch

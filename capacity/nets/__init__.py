@@ -16,6 +16,10 @@ persists one record per finished task through :func:`capacity.sweeps.run_sweep`)
   hand-built construction and the frozen-embedding control.
 - :mod:`.node2vec` — N5: spectral bias of Node2Vec embeddings on small graphs
   (NumPy only).
+- :mod:`.pathstar` — N5 option: a path-star graph memorised in a small
+  transformer's weights; held-out first-hop accuracy, frozen vs trainable embeddings.
+- :mod:`.probes` — mechanism probes of the N4 model (superposition, gating,
+  causal swap, zero-shot transfer).
 
 Devices: ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (cuda when available).
 """
