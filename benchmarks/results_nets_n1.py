@@ -1,8 +1,9 @@
 """N1: GD-trained linear (and two-layer) memories vs the certified LP and the theory p_c(d).
 
-Spec: shared/spec/nets.md N1, shared/spec/theory.md §6.  Coupled model, kappa = 0, N(0, I/d)
-embeddings, instance seed 2026 -- the instances of benchmarks/results/agreement.sqlite, whose
-certified LP verdicts (same task dicts, same ``run_trial``) are copied into this store first and
+Spec: shared/spec/nets.md N1, shared/spec/theory.md §6.  Coupled model (and, one layer only, the
+decoupled one: K = p - 1 fresh competitors per input), kappa = 0, N(0, I/d) embeddings, instance
+seed 2026 -- the instances of benchmarks/results/agreement.sqlite, whose certified LP verdicts (same
+task dicts, same ``run_trial``; the store holds both models) are copied into this store first and
 reused; LP verdicts missing there are computed.
 
 - **GD**: ``capacity.nets.linear.train_memories``: cross-entropy over the p target logits, full
@@ -25,8 +26,10 @@ frozen, round(f p_c(N = dm)) for f in 0.6 .. 1.2; trained, 6 points from 0.8 x c
 Every finished task is committed to benchmarks/results/nets_n1.sqlite (rerunning resumes).
 Single process, torch on one thread (the machine is shared).
 
-Run:  python benchmarks/results_nets_n1.py [--d 8 12 16 24 32] [--trials32 N] [--no-two-layer]
-Writes benchmarks/results/nets_n1.md (and prints it).
+Run:  python benchmarks/results_nets_n1.py [--model {coupled,decoupled,both}] [--d 8 12 16 24 32]
+          [--decoupled-d ...] [--trials32 N] [--no-two-layer]
+Writes benchmarks/results/nets_n1.md (and prints it) with the sections of the model(s) run; the
+default (--model both) reproduces the whole file.  The two-layer runs are coupled only.
 """
 import os
 
@@ -49,7 +52,8 @@ from capacity.sweeps import ResultsStore  # noqa: E402
 from capacity.theory.two_layer import p_c_two_layer  # noqa: E402
 
 SEED = 2026
-MODEL = "coupled"
+MODEL = "coupled"  # the model of the two-layer runs and of the first (coupled) report sections
+MODELS = ("coupled", "decoupled")
 TRIALS = 20
 TWO_LAYER_D = 12
 WIDTHS = (3, 6, 9)
@@ -58,14 +62,14 @@ AGREEMENT = ROOT / "benchmarks" / "results" / "agreement.sqlite"
 OUT = ROOT / "benchmarks" / "results" / "nets_n1.md"
 
 
-def import_lp_verdicts(ds, trials):
-    """Copy the agreement store's coupled LP verdicts (seed 2026, d in ds, trial < trials) into STORE."""
+def import_lp_verdicts(ds, trials, model=MODEL):
+    """Copy the agreement store's LP verdicts of `model` (seed 2026, d in ds, trial < trials) into STORE."""
     n = 0
     grids = {}
     with ResultsStore(AGREEMENT) as src, ResultsStore(STORE) as dst:
         for rec in src.records(experiment="feasibility"):
             t = rec.task
-            if t["model"] != MODEL or t["seed"] != SEED or t["d"] not in ds or t["trial"] >= trials.get(t["d"], 0):
+            if t["model"] != model or t["seed"] != SEED or t["d"] not in ds or t["trial"] >= trials.get(t["d"], 0):
                 continue
             grids.setdefault(t["d"], set()).add(t["p"])
             if dst.get(t) is None:
@@ -105,7 +109,8 @@ def _fit(r):
                                   ("isotonic" if r.method.startswith("iso") else r.method))
 
 
-def report(results, trials_by_d, seconds, argv):
+def report(results, trials_by_d, seconds, argv, dec_results=(), dec_trials=None):
+    """The markdown report: the coupled sections (from `results`), then the decoupled one (`dec_results`)."""
     lines = ["# N1: gradient-trained memories vs the certified LP and the capacity theory", ""]
     lines.append(
         f"Made by `python benchmarks/results_nets_n1.py{(' ' + ' '.join(argv)) if argv else ''}` (capacity "
@@ -114,6 +119,15 @@ def report(results, trials_by_d, seconds, argv):
         f"of task time (GD batches and LP trials; the imported agreement LP verdicts count with their original "
         f"time); this invocation took {seconds:.0f} s (tasks already in the store are reused).")
     lines.append("")
+    if results:
+        lines += coupled_sections(results, trials_by_d)
+    if dec_results:
+        lines += decoupled_section(dec_results, dec_trials)
+    return "\n".join(lines)
+
+
+def coupled_sections(results, trials_by_d):
+    lines = []
     lines.append(
         f"Coupled model (logits over the p targets), kappa = 0, N(0, I/d) embeddings, instance seed {SEED} (the "
         "instances of `agreement.sqlite`; its certified LP verdicts are reused, the missing ones computed). "
@@ -175,10 +189,59 @@ def report(results, trials_by_d, seconds, argv):
     if warns:
         lines += ["", "Estimator warnings:", ""] + [f"- {w}" for w in warns]
     lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
-def margin_trajectories(rows):
+def _linear_row(r, trials_by_d):
+    b = r.budget
+    bud = "-" if not b else (f"p = {b['p']}: {b['changed']}/{b['n']} changed (+{b['gained']} stored, "
+                             f"-{b['lost']})")
+    return (f"| {r.d} | {trials_by_d[r.d]} | {_ci(r.gd_p50)} | {_fit(r.gd_p50)} | {_ci(r.lp_p50)} | "
+            f"{_fit(r.lp_p50)} | {r.theory:.1f} | {r.gd_over_theory:.3f} | {r.gd_over_lp:.3f} | "
+            f"{r.lp_over_theory:.3f} | {r.gd_not_lp}/{r.n_pairs} | {bud} | {r.median_steps_to_store:.0f} |")
+
+
+def decoupled_section(results, trials_by_d):
+    """One layer, decoupled model: the same table, counts and margin trajectories as the coupled sections."""
+    rows = [r for res in results for r in res.rows]
+    lines = ["## Decoupled model, one layer: GD p50 vs LP p50 vs theory", ""]
+    lines.append(
+        "Decoupled model: input x_mu is scored against its own target y_mu and K = p - 1 fresh competitors "
+        "c ~ N(0, I/d) drawn for it alone (logits c^T W x_mu over the K + 1 candidates, target first; "
+        "cross-entropy over them); stored = all p K margins (y_mu - c)^T W x_mu > 0, re-scored in float64. "
+        f"Instances: seed {SEED}, the decoupled instances of `agreement.sqlite`, whose certified LP verdicts are "
+        "reused (the round(0.75 p_c) grid point is computed here). Same training budget (Adam, lr = 6/d, "
+        f"{STEPS} full-batch steps, W = 0 at start, float64), same p grid and estimator as the coupled table; "
+        "theory = the same p_c(d) (spec: coupled ≈ decoupled). Trials per p: "
+        + ", ".join(f"d = {d}: {n}" for d, n in trials_by_d.items()) + ".")
+    lines.append("")
+    lines.append("| d | trials | GD p50 [95% CI] | fit | LP p50 [95% CI] | fit | theory p_c(d) | GD/theory | GD/LP | "
+                 "LP/theory | GD stored but LP infeasible | budget check: 2x steps at p | median step to store |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines += [_linear_row(r, trials_by_d) for r in rows]
+    lines += ["", "### Decoupled counts", "",
+              "p: stored (GD) or certified feasible (LP) / trials; LP undecided trials in the last column "
+              "(excluded from the LP fit with a warning).", "",
+              "| d | GD | LP | LP undecided | median final kappa_hat of unstored GD trials |",
+              "|---|---|---|---|---|"]
+    for r in rows:
+        gd = " ".join(f"{p}:{c[0]}/{c[1]}" for p, c in r.gd_counts.items())
+        lp = " ".join(f"{p}:{c[0]}/{c[1]}" for p, c in r.lp_counts.items())
+        lines.append(f"| {r.d} | {gd} | {lp} | {r.lp_undecided} | {r.unstored_kappa_final:.4f} |")
+    traj = margin_trajectories(rows, model="decoupled")
+    traj[1] = "### Decoupled margin vs step at the budget-check p"
+    traj[3] = ("GD misses = trials the one-layer LP certified feasible but GD did not store within the budget; "
+               "median over them of kappa = d min margin / ||W||_F (min over the p K decoupled margins of the "
+               "training logits) at each checkpoint step of the budget run and its 2x rerun.")
+    lines += traj
+    warns = [w for res in results for w in res.warnings]
+    if warns:
+        lines += ["", "Decoupled estimator warnings:", ""] + [f"- {w}" for w in warns]
+    lines.append("")
+    return lines
+
+
+def margin_trajectories(rows, model=MODEL):
     """Median normalised min margin (training logits) of the not-stored GD trials vs step, at the budget-check p."""
     out = ["", "## Margin vs step at the budget-check p", "",
            "GD misses = trials the LP certified feasible (one-layer / frozen-W1 LP; trained: one-layer LP, an upper "
@@ -189,10 +252,10 @@ def margin_trajectories(rows):
            "|---|---|---|---|---|---|---|"]
     with ResultsStore(STORE) as store:
         recs = [(t, r) for t, r in store.items(experiment="nets-n1")
-                if t["seed"] == SEED and t["model"] == MODEL]
+                if t["seed"] == SEED and t["model"] == model]
 
         def lp_feasible(row, p, trial):
-            res = store.get(lp_task(MODEL, row.d, p, trial=trial, seed=SEED, arch=row.arch, m=row.m))
+            res = store.get(lp_task(model, row.d, p, trial=trial, seed=SEED, arch=row.arch, m=row.m))
             return res is not None and res["verdict"] == "feasible"
 
         feasible = {(row.d, row.arch, row.m, t): lp_feasible(row, row.budget["p"], t)
@@ -223,7 +286,11 @@ def margin_trajectories(rows):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", choices=("coupled", "decoupled", "both"), default="both",
+                    help="which one-layer sweep(s) to run and report (default both; two-layer runs are coupled)")
     ap.add_argument("--d", type=int, nargs="+", default=[8, 12, 16, 24, 32])
+    ap.add_argument("--decoupled-d", type=int, nargs="+", default=None,
+                    help="dimensions of the decoupled sweep (default: those of --d)")
     ap.add_argument("--trials32", type=int, default=20, help="trials at d = 32 (default 20, as at the other d)")
     ap.add_argument("--no-two-layer", action="store_true")
     args = ap.parse_args(argv)
@@ -231,26 +298,38 @@ def main(argv=None):
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    trials_by_d = {d: (args.trials32 if d == 32 else TRIALS) for d in args.d}
-    n_imported, agreement_grid = import_lp_verdicts(set(args.d), trials_by_d)
-    print(f"imported {n_imported} LP verdicts from agreement.sqlite", file=sys.stderr)
+    do_coupled = args.model in ("coupled", "both")
+    do_decoupled = args.model in ("decoupled", "both")
+    trials_by_d = {d: (args.trials32 if d == 32 else TRIALS) for d in args.d} if do_coupled else {}
+    dec_d = (args.d if args.decoupled_d is None else args.decoupled_d) if do_decoupled else []
+    dec_trials = {d: (args.trials32 if d == 32 else TRIALS) for d in dec_d}
+    n_imported, agreement_grid = import_lp_verdicts(set(trials_by_d), trials_by_d)
+    print(f"imported {n_imported} coupled LP verdicts from agreement.sqlite", file=sys.stderr)
+    n_imported, dec_grid = import_lp_verdicts(set(dec_d), dec_trials, model="decoupled")
+    print(f"imported {n_imported} decoupled LP verdicts from agreement.sqlite", file=sys.stderr)
 
     def prog(done, total):
         print(f"  {done}/{total}", file=sys.stderr, flush=True)
 
     results = []
-    for d in args.d:
+    for d in trials_by_d:
         print(f"d = {d}", file=sys.stderr, flush=True)
         results.append(run_n1(d_values=[d], p_grid={d: linear_grid(d, agreement_grid)}, trials=trials_by_d[d],
                               seed=SEED, steps=STEPS, model=MODEL, store=STORE, progress=prog))
-    if not args.no_two_layer:
+    if do_coupled and not args.no_two_layer:
         d = TWO_LAYER_D
         print(f"two-layer d = {d}", file=sys.stderr, flush=True)
         archs = [(a, m) for m in WIDTHS for a in ("frozen", "trained")]
         results.append(run_n1(d_values=[d], p_grid=two_layer_grids(d), archs=archs, trials=TRIALS, seed=SEED,
                               steps=STEPS, model=MODEL, store=STORE, progress=prog))
         trials_by_d.setdefault(d, TRIALS)
-    text = report(results, trials_by_d, time.perf_counter() - t0, list(argv if argv is not None else sys.argv[1:]))
+    dec_results = []
+    for d in dec_d:
+        print(f"decoupled d = {d}", file=sys.stderr, flush=True)
+        dec_results.append(run_n1(d_values=[d], p_grid={d: linear_grid(d, dec_grid)}, trials=dec_trials[d], seed=SEED,
+                                  steps=STEPS, model="decoupled", store=STORE, progress=prog))
+    text = report(results, trials_by_d, time.perf_counter() - t0, list(argv if argv is not None else sys.argv[1:]),
+                  dec_results, dec_trials)
     OUT.write_text(text)
     print(text)
     return 0

@@ -1,14 +1,17 @@
 """N1: GD-trained linear memories vs the certified LP and theory: P(all stored) vs p / p_c(d), p50 / p_c(d) vs d.
 
 Data: the committed store ``benchmarks/results/nets_n1.sqlite`` written by
-``benchmarks/results_nets_n1.py`` (coupled model, kappa = 0, N(0, I/d) embeddings, instance
-seed 2026; GD = Adam, lr = 6/d, 4000 full-batch steps, cross-entropy; stored = all margins > 0
-re-scored in float64).  The LP verdicts are the certified ones on the *same* instances.
+``benchmarks/results_nets_n1.py`` (coupled model; panel b also the decoupled one, K = p - 1;
+kappa = 0, N(0, I/d) embeddings, instance seed 2026; GD = Adam, lr = 6/d, 4000 full-batch steps,
+cross-entropy; stored = all margins > 0 re-scored in float64).  The LP verdicts are the certified
+ones on the *same* instances.
 
 (a) fraction of instances stored (GD, filled) / certified feasible (LP, open) against p / p_c(d),
-Clopper-Pearson 95 % intervals, one colour per d.  (b) p50 / p_c(d) against d for GD and LP
-(logistic MLE, 95 % bootstrap CI, 1000 replicates, seed 2026; isotonic interpolation and the
-bracketing grid points when the data are separated), the theory at 1.  (c) two layers at d = 12:
+Clopper-Pearson 95 % intervals, one colour per d (coupled).  (b) p50 / p_c(d) against d for GD and
+LP (logistic MLE, 95 % bootstrap CI, 1000 replicates, seed 2026; isotonic interpolation and the
+bracketing grid points when the data are separated), the theory at 1; coupled (circles / squares)
+and, for the d whose decoupled GD and LP runs are complete in the store, the decoupled model
+(triangles: GD filled, pointing up; LP open, pointing down).  (c) two layers at d = 12:
 p50 / p_c(d) against m / d for the frozen random W1 (GD and the exact frozen LP) and both layers
 trained (GD), with the frozen theory p_c(N = dm) and the conjecture p_c(N = 2dm - m^2).
 """
@@ -30,19 +33,21 @@ INPUTS = (STORE,)
 SEED = 2026  # the benchmark's instance seed and bootstrap seed
 STEPS = 4000  # the benchmark's training budget (budget-check reruns at 8000 are left out)
 MODEL = "coupled"
+DECOUPLED = "decoupled"  # panel b only (one layer)
 TWO_LAYER_D = 12
 
 
 def parameters(quick):
-    return {"store": STORE, "model": MODEL, "seed": SEED, "steps": STEPS, "n_boot": 50 if quick else 1000,
+    return {"store": STORE, "model": MODEL, "panel_b_also": DECOUPLED, "seed": SEED, "steps": STEPS,
+            "n_boot": 50 if quick else 1000,
             "bootstrap_seed": SEED, "two_layer_d": TWO_LAYER_D, "n_theory": 4 if quick else 30}
 
 
-def _records():
+def _records(model=MODEL):
     """GD: {(d, arch, m): {p: [stored bools by trial]}}; LP: {(experiment, d, m, p, trial): verdict}."""
     gd, lp = {}, {}
     for task, res in plotting.read_store(STORE):
-        if task.get("model") != MODEL or task.get("seed") != SEED:
+        if task.get("model") != model or task.get("seed") != SEED:
             continue
         if task.get("experiment") == "nets-n1":
             if task["steps"] != STEPS:
@@ -93,6 +98,7 @@ def compute(quick):
         g, lpf = _fit(gd_counts, par["n_boot"]), _fit(lp_counts, par["n_boot"])
         p50.append((d, pc, g.p50, g.ci_low, g.ci_high, lpf.p50, lpf.ci_low, lpf.ci_high))
     data["p50"] = np.array(p50, dtype=float).reshape(-1, 8)
+    data["p50_decoupled"] = _p50_rows(*_records(DECOUPLED), par["n_boot"])
     # two layers
     d2 = par["two_layer_d"]
     one = capacity.p_c(d2)
@@ -116,6 +122,23 @@ def compute(quick):
     data["conjecture"] = np.array([1.0 if xi >= 1 else p_c_two_layer(d2, xi * d2, trained=True).p_c / one
                                    for xi in x])
     return data
+
+
+def _p50_rows(gd, lp, n_boot):
+    """(d, p_c, GD p50, lo, hi, LP p50, lo, hi) per d of the one-layer cells with LP verdicts for every trial."""
+    out = []
+    for d in sorted(d for (d, arch, m) in gd if arch == "linear"):
+        cells = gd[(d, "linear", None)]
+        gd_counts, lp_counts = {}, {}
+        for p in sorted(cells):
+            v = [lp.get(("feasibility", d, None, p, t)) for t in sorted(cells[p])]
+            gd_counts[p] = (sum(cells[p].values()), len(cells[p]))
+            lp_counts[p] = (v.count("feasible"), v.count("feasible") + v.count("infeasible"))
+        if any(n < gd_counts[p][1] for p, (_, n) in lp_counts.items()):  # LP not (yet) complete: leave d out
+            continue
+        g, lpf = _fit(gd_counts, n_boot), _fit(lp_counts, n_boot)
+        out.append((d, capacity.p_c(d), g.p50, g.ci_low, g.ci_high, lpf.p50, lpf.ci_low, lpf.ci_high))
+    return np.array(out, dtype=float).reshape(-1, 8)
 
 
 def _triple(r):
@@ -148,15 +171,22 @@ def plot(data):
     plotting.panel_label(ax, "a", loc="upper right")
     # (b)
     p = data["p50"]
-    for col, lab, mk, mfc in ((2, "GD (Adam, 4000 steps)", "o", None), (5, "LP (certified)", "s", "white")):
+    for col, lab, mk, mfc in ((2, "coupled GD (Adam, 4000 steps)", "o", None), (5, "coupled LP (certified)", "s", "white")):
         y = p[:, col] / p[:, 1]
         bx.errorbar(p[:, 0] + (0.25 if col == 5 else -0.25), y, yerr=_err(y, p[:, col + 1] / p[:, 1],
                     p[:, col + 2] / p[:, 1]), marker=mk, mfc=mfc, ms=5, ls="-", lw=1.0, capsize=2, label=lab)
+    q = data.get("p50_decoupled", np.zeros((0, 8)))
+    if len(q):
+        for col, lab, mk, mfc, c in ((2, "decoupled GD", "^", None, "C2"), (5, "decoupled LP", "v", "white", "C3")):
+            y = q[:, col] / q[:, 1]
+            bx.errorbar(q[:, 0] + (0.75 if col == 5 else -0.75), y, yerr=_err(y, q[:, col + 1] / q[:, 1],
+                        q[:, col + 2] / q[:, 1]), marker=mk, mfc=mfc, color=c, ms=5, ls="--", lw=0.8, capsize=2,
+                        label=lab)
     bx.axhline(1.0, color="black", ls=":", lw=1.2, label="theory $p_c(d)$")
     bx.set_xlabel("$d$")
     bx.set_ylabel(r"$p_{50}\,/\,p_c(d)$")
     bx.set_ylim(0.7, 1.15)
-    bx.legend(loc="lower right", fontsize=8)
+    bx.legend(loc="lower right", fontsize=7.5 if len(q) else 8)
     plotting.panel_label(bx, "b", loc="upper left")
     # (c)
     t = data["two_layer"]
