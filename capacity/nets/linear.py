@@ -45,11 +45,12 @@ p_c(d) (spec (T3); two-layer: :func:`capacity.theory.two_layer.p_c_two_layer`).
 """
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .._validation import check_int, check_real
+from ._results import RowsResult
 from ._torch import require_torch, resolve_device, torch_threads
 
 __all__ = [
@@ -436,16 +437,8 @@ class N1Row:
 
 
 @dataclass(frozen=True)
-class N1Result:
+class N1Result(RowsResult):
     """Result of :func:`run_n1`: one :class:`N1Row` per (d, arch, m), the settings and warnings."""
-
-    rows: list
-    settings: dict
-    warnings: list = field(default_factory=list)
-
-    def to_dict(self):
-        return {"rows": [r.to_dict() for r in self.rows], "settings": dict(self.settings),
-                "warnings": list(self.warnings)}
 
     def format_table(self):
         """A Markdown table: GD p50 [CI], LP p50 [CI], theory, GD/theory, GD/LP per row."""
@@ -598,7 +591,6 @@ def run_n1(*, d_values=None, p_grid=None, trials=None, seed=0, steps=None, lr=No
     tasks = [t for d, arch, m, _, _, ps in cells for p in ps for t in gd_tasks(d, p, arch, m, steps)]
     gd_results = run_sweep(run_gd_task, tasks, store=store, jobs=jobs, progress=progress)
     gd = {}  # (d, arch, m, p, trial) -> trial record
-    steps_run = {}
     for task, res in zip(tasks, gd_results):
         for tr in res["trials"]:
             gd[(task["d"], task["arch"], task["m"], task["p"], tr["trial"])] = tr

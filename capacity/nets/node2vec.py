@@ -59,11 +59,12 @@ eigenspace is rejected.
 Determinism: one training run is a pure function of its task (NumPy, float64, the
 initial V from ``np.random.default_rng(seed)``); :func:`run_n5` is bit-reproducible.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import check_int, check_real
+from ._results import RowsResult
 from ._torch import DEVICES
 
 __all__ = [
@@ -504,16 +505,8 @@ class N5Row:
 
 
 @dataclass(frozen=True)
-class N5Result:
+class N5Result(RowsResult):
     """Result of :func:`run_n5`: one :class:`N5Row` per graph and the settings."""
-
-    rows: list
-    settings: dict
-    warnings: list = field(default_factory=list)
-
-    def to_dict(self):
-        return {"rows": [r.to_dict() for r in self.rows], "settings": dict(self.settings),
-                "warnings": list(self.warnings)}
 
     def format_table(self, steps=None):
         """Markdown, per graph and checkpoint step (all, or those in ``steps``): alignments mean ± sd."""

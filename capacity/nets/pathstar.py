@@ -51,13 +51,13 @@ with (seed, A, L, d, n_layers) — so the frozen and trainable runs of one seed 
 graph, the split and the initial weights (a paired comparison).  On CPU with one thread a
 run is bit-reproducible.
 """
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import check_int, check_real
+from ._results import RowsResult
 from ._torch import DEVICES, require_torch, resolve_device, seeded_generator, torch_threads
 
 __all__ = [
@@ -453,16 +453,8 @@ class PathStarRow:
 
 
 @dataclass(frozen=True)
-class PathStarResult:
+class PathStarResult(RowsResult):
     """Result of :func:`run_pathstar`: one :class:`PathStarRow` per embedding condition and the settings."""
-
-    rows: list
-    settings: dict
-    warnings: list = field(default_factory=list)
-
-    def to_dict(self):
-        return {"rows": [r.to_dict() for r in self.rows], "settings": dict(self.settings),
-                "warnings": list(self.warnings)}
 
     def format_table(self):
         """Markdown: per condition, first-hop accuracy (held-out, training) mean ± sd over seeds vs chance."""

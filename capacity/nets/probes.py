@@ -470,7 +470,7 @@ def _hidden_active(model, E, facts):
 
 def run_probe_task(task):
     """Train the learned and frozen models of one (setting, seed) and run every probe (picklable)."""
-    torch = require_torch()
+    require_torch()
     N, R, d, h, seed = task["n_subjects"], task["n_relations"], task["d"], task["width"], task["seed"]
     nf, grid = task["n_folds"], task["ridge_grid"]
     with torch_threads(1):

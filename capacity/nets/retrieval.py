@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_int, check_real
+from .._validation import check_real
 from ._torch import require_torch, resolve_device, seeded_generator, torch_threads
 
 __all__ = ["N3Grid", "N3Result", "make_vocabulary", "sample_sequences", "train_retrieval", "run_n3",
