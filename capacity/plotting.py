@@ -1,4 +1,4 @@
-"""Figures: every theory and simulation figure regenerates from one call (issue 5).
+"""Figures: every theory and simulation figure regenerates from one call.
 
 A figure is one file ``figures/fig_<slug>.py`` in the source tree, next to the
 package, with
@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .results import Result
 
 __all__ = [
     "FIGURES_DIR",
@@ -77,16 +78,12 @@ _MODULES = {}  # slug -> loaded module (one per process, so tests can monkeypatc
 
 
 @dataclass(frozen=True)
-class FigureInfo:
+class FigureInfo(Result):
     """One figure script: its slug, its file and the first line of its docstring."""
 
     slug: str
     path: Path
     description: str
-
-    def to_dict(self):
-        """Plain dict (JSON-serialisable)."""
-        return {"slug": self.slug, "path": str(self.path), "description": self.description}
 
 
 def figures_dir():

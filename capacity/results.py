@@ -1,27 +1,86 @@
-"""Frozen result objects returned by the public API.
+"""Frozen result objects returned by the public API, and the one JSON conversion.
 
-Every result is a frozen dataclass with ``to_dict()`` (JSON-ready, plain Python
-types); iterative results carry ``success``, ``status`` and ``message``.
+Every result is a frozen dataclass deriving from :class:`Result`, whose
+``to_dict()`` turns it, recursively, into plain Python: nested results and
+dataclasses become dicts, tuples and arrays become lists, NumPy scalars become
+Python numbers (integers stay integers), paths become strings.  NaN and infinities stay floats there;
+:func:`json_ready` (what ``--json`` prints) turns them into ``None``.
+
+Results of computations that can fail carry ``success``, ``status`` and
+``message``; closed forms and root searches that raise
+:class:`~capacity.exceptions.ConvergenceError` instead do not.
 """
-from dataclasses import asdict, dataclass
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
 
-__all__ = ["Dist2Result", "CapacityResult", "DminResult"]
+import numpy as np
+
+__all__ = ["Result", "RowsResult", "Dist2Result", "CapacityResult", "DminResult", "plain", "json_ready"]
 
 
-class _AsDict:
+def plain(value):
+    """``value`` as plain Python, recursively (see the module docstring); NaN stays NaN.
+
+    >>> plain({"a": np.float64(0.5), "b": (np.int64(3), np.array([1.0, 2.0]))})
+    {'a': 0.5, 'b': [3, [1.0, 2.0]]}
+    """
+    if isinstance(value, Result) or (hasattr(value, "to_dict") and not isinstance(value, type)):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {(k if isinstance(k, str) else str(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def json_ready(value):
+    """``plain(value)`` with every NaN or infinity replaced by ``None`` (strict JSON).
+
+    >>> json_ready([float("nan"), -float("inf"), np.float32(1.5), np.int64(2)])
+    [None, None, 1.5, 2]
+    """
+    value = plain(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_ready(v) for v in value]
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Base of every result object: a frozen dataclass with a recursive ``to_dict()``."""
+
     def to_dict(self):
-        """The result as a dict of plain Python scalars (JSON-serialisable)."""
-        out = {}
-        for k, v in asdict(self).items():
-            if hasattr(v, "item"):
-                v = v.item()
-            out[k] = v
-        return out
+        """The result as a dict of plain Python values (JSON-serialisable with NaN allowed)."""
+        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
-@dataclass(frozen=True)
-class Dist2Result(_AsDict):
-    """E dist^2(z, C_kappa) for z ~ N(0, I_{K+1}) and the Gardner load alpha_c = 1/E.
+@dataclasses.dataclass(frozen=True)
+class RowsResult(Result):
+    """Result of an experiment that prints a table: one row object per table row, the settings the
+    run used, and the warnings it raised.  Subclasses add ``format_table()``."""
+
+    rows: list
+    settings: dict
+    warnings: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dist2Result(Result):
+    """E dist^2(z, C_kappa) for z ~ N(0, I_{K+1}) and the Gardner load alpha_c = 1/E (docs/theory.md, eq. T1).
 
     ``abserr`` is the solver's error estimate (Gauss-Kronrod estimate plus the
     bounded truncations); ``n_nodes`` the number of complex integrand nodes.
@@ -38,9 +97,9 @@ class Dist2Result(_AsDict):
     message: str
 
 
-@dataclass(frozen=True)
-class CapacityResult(_AsDict):
-    """Finite-size capacity p_c solving p = n_params * alpha_c(p - 1, kappa) (spec (T3))."""
+@dataclasses.dataclass(frozen=True)
+class CapacityResult(Result):
+    """Finite-size capacity p_c solving p = n_params * alpha_c(p - 1, kappa) (docs/theory.md, eq. T3)."""
 
     d: float
     kappa: float
@@ -50,13 +109,10 @@ class CapacityResult(_AsDict):
     alpha_c: float
     p_log_p_over_d2: float
     p_leading: float
-    success: bool
-    status: int
-    message: str
 
 
-@dataclass(frozen=True)
-class DminResult(_AsDict):
+@dataclasses.dataclass(frozen=True)
+class DminResult(Result):
     """Smallest dimension d storing p facts: d_c = sqrt(p E(p - 1, kappa)) and d_min = ceil(d_c)."""
 
     p: float
@@ -65,6 +121,3 @@ class DminResult(_AsDict):
     d_c: float
     d_min: int
     alpha_c: float
-    success: bool
-    status: int
-    message: str
