@@ -3,7 +3,7 @@
 For each point the table prints
 - the exact solver's median wall time (after warm-up) and its accuracy target
   (the larger of its error estimate and the verified 1e-10 relative accuracy),
-- the naive Monte Carlo (spec (T2): sample K+1 Gaussians, sort, project) measured
+- the naive Monte Carlo (docs/theory.md §2, eq. (T2): sample K+1 Gaussians, sort, project) measured
   rate and per-sample standard deviation, the number of samples needed to reach
   the exact solver's accuracy, n = (sd / target)^2, and the time that takes,
   extrapolated from the measured rate,

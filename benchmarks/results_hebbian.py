@@ -131,7 +131,7 @@ def part2(dims, n_trials, out):
         "",
         "## 2. Per-input recall fraction around the typical-item threshold (coupled model)",
         "",
-        "p_typ = `hebbian_p_c(d, criterion=\"typical\")` (P(recall) = 1/2).  Simulated: mean fraction recalled",
+        "p_typ = `hebbian_p_c(d, criterion=\"typical\", model=\"coupled\", embedding=...)` (P(recall) = 1/2).  Simulated: mean fraction recalled",
         "+- standard error across trials.",
         "",
         "| embedding | d | p_typ | x = p_typ ln p_typ / d^2 | p | trials | recall sim | recall theory | recall gauss-pic |",
@@ -139,12 +139,12 @@ def part2(dims, n_trials, out):
     ]
     for embedding in ("sphere", "gaussian"):
         for d in dims:
-            pt = hebbian_p_c(d, criterion="typical", embedding=embedding)
+            pt = hebbian_p_c(d, criterion="typical", model="coupled", embedding=embedding)
             for f in (0.5, 1.0, 1.5):
                 p = int(round(f * pt))
                 frac, _ = run_point("coupled", d, p, embedding, n_trials, SEED + 1)
-                th = hebbian_recall_prob(d, p, embedding=embedding)
-                tg = hebbian_recall_prob(d, p, embedding=embedding, method="gaussian")
+                th = hebbian_recall_prob(d, p, model="coupled", embedding=embedding)
+                tg = hebbian_recall_prob(d, p, model="coupled", embedding=embedding, method="gaussian")
                 out.append(
                     f"| {embedding} | {d} | {pt:.1f} | {plogp(pt, d):.4f} | {p} | {n_trials} | "
                     f"{frac.mean():.4f} +- {frac.std(ddof=1) / math.sqrt(n_trials):.4f} | {th:.4f} | {tg:.4f} |"
@@ -199,7 +199,7 @@ def part4(cases, out):
         "",
         "## 4. At the theory's 50 % point, with many trials",
         "",
-        "p = round(hebbian_p_c(d)); theory evaluated at that integer p.  The last column, (1 - fail sim)^p, is",
+        "p = round(hebbian_p_c(d, model=..., embedding=...)) for each row's model and embedding; theory evaluated at that integer p.  The last column, (1 - fail sim)^p, is",
         "what the independence approximation P(all) = P(recall)^p makes of the *simulated* per-input failure",
         "rate: its agreement with the simulated all-recalled frequency tests that approximation alone.",
         "",

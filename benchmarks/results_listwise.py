@@ -1,4 +1,4 @@
-"""Listwise retrieval (spec §7): E dist^2 at finite K and the crossover of the capacity p_c(d).
+"""Listwise retrieval (docs/theory.md §7): E dist^2 at finite K and the crossover of the capacity p_c(d).
 
 Table (a): E dist^2(z, C_{0,k}) (Monte Carlo, exact in law, z_0 integrated
 analytically; +- one standard error) for K = 10 .. 1e4 and k = 1, 2, 5,

@@ -1,4 +1,4 @@
-"""Exact finite-K values vs the asymptotic expansions (spec §4), as a table.
+"""Exact finite-K values vs the asymptotic expansions (docs/theory.md §4), as a table.
 
 Columns: the exact E dist^2 (capacity.solvers, float64, K <= 1e30), the leading
 order 2 ln K, the explicit next order 2 ln K - 3 ln ln K + c (c = 3 - 3 ln 2 -

@@ -2,7 +2,8 @@
 
 Exact Gardner/replica capacity of the decoupled linear associative memory at
 finite K, its finite-size prediction p_c(d), the max margin and the laws of the
-optimal memory, and sharp large-K asymptotics.
+optimal memory, and sharp large-K asymptotics.  The equations the code
+implements, with their sources, are in docs/theory.md.
 
 >>> import capacity
 >>> round(capacity.p_c(16), 1)

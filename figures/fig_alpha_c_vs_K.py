@@ -1,6 +1,6 @@
 """Gardner capacity alpha_c(K, kappa) versus the number of competitors K (1 to 1e15) for kappa = 0, 0.5, 1, 2.
 
-Exact (spec (T1): 1/alpha_c = E dist^2(z, C_kappa), ``capacity.alpha_c``) against the asymptotic
+Exact (docs/theory.md §2, eq. (T1): 1/alpha_c = E dist^2(z, C_kappa), ``capacity.alpha_c``) against the asymptotic
 curves of ``capacity.theory.asymptotics``: the leading order 1/(2 ln K) (the same for every kappa)
 and the explicit next order 1/E_next(K, kappa) (``dist2_next``; drawn where its level equation has
 a solution, K >~ 60).  Panel a: alpha_c itself; panel b: alpha_c * 2 ln K, which tends to 1 only
@@ -21,11 +21,11 @@ from capacity.theory import asymptotics  # noqa: E402
 
 SLUG = Path(__file__).stem[len("fig_"):]
 KAPPAS = (0.0, 0.5, 1.0, 2.0)
-K_MAX = 1e15
+K_PLOT_MAX = 1e15
 
 
 def parameters(quick):
-    return {"kappas": list(KAPPAS), "K_min": 1.0, "K_max": K_MAX, "n_K": 16 if quick else 61}
+    return {"kappas": list(KAPPAS), "K_min": 1.0, "K_max": K_PLOT_MAX, "n_K": 16 if quick else 61}
 
 
 def _next(K, kappa):

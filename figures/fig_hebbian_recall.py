@@ -5,9 +5,9 @@ p - 1 targets), unit-sphere embeddings, d = 20, 50, 100, 200.  Abscissa x = p ln
 variable in which the two asymptotic thresholds are x = 1/2 (a typical fact is recalled with
 probability 1/2) and x = 1/8 (all p facts are recalled with probability 1/2).
 
-- curves: ``capacity.theory.hebbian`` in the conditional picture (the default; exact score moments,
+- curves: ``capacity.theory.hebbian`` in the conditional picture (the default method; exact score moments,
   competitor law conditioned on what the competitors of one input share), per-fact failure
-  1 - P(recall) (panel a) and P(all recalled) (panel b); dashed: the spec's plain Gaussian picture
+  1 - P(recall) (panel a) and P(all recalled) (panel b); dashed: the plain Gaussian picture
   (``method="gaussian"``), which is far off at these d (see ``benchmarks/results/hebbian.md``);
 - points: simulation, ``capacity.simulate.hebbian_recall`` on ``make_instance("coupled", d, p,
   embedding="sphere", seed=SEED, trial=t)``; panel a the mean failure fraction over the trials

@@ -1,9 +1,9 @@
 """Listwise retrieval crossover: p_c ln p_c / d^2 and p_c / d^2 against d (16 to 256), fixed k versus k = ceil(r K).
 
 The finite-size listwise capacity p_c(d) solves p = d^2 alpha_c(p - 1, k, 0) with the tail-average
-margin h_0 - T_k(g)/k >= 0 (spec §7, ``capacity.theory.listwise``):
+margin h_0 - T_k(g)/k >= 0 (docs/theory.md §7, ``capacity.theory.listwise``):
 
-- k = 1: the exact top-1 solver ``capacity.p_c`` (spec (T3));
+- k = 1: the exact top-1 solver ``capacity.p_c`` (docs/theory.md §2, eq. (T3));
 - k = 5 fixed and the ratio forms k = ceil(r (p - 1)), r = 0.1 and 0.5: ``listwise_p_c`` (Monte Carlo,
   exact in law, common random numbers, seed 0), with its delta-method standard error as error bars
   (one s.e.; mostly smaller than the markers).  The sample sizes are those of

@@ -2,7 +2,7 @@
 
 Top: the scaled capacity p ln p / d^2 of
 
-- the exact finite-size theory p_c(d), the root of p = d^2 alpha_c(p - 1, 0) (spec (T3));
+- the exact finite-size theory p_c(d), the root of p = d^2 alpha_c(p - 1, 0) (docs/theory.md §2, eq. (T3));
 - the next-order closed-form inversion (``asymptotics.p_c_next``, d >= 24);
 - the implicit law-of-large-numbers form (``asymptotics.p_c_lln``, drawn where it returns a value);
 - the leading order p ln p = d^2/2 (``asymptotics.p_c_leading``), which is the limit 1/2 itself;

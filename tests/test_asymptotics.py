@@ -1,4 +1,4 @@
-"""Asymptotics (spec §4) approach the exact finite-K values at the stated rates."""
+"""Asymptotics (docs/theory.md §4) approach the exact finite-K values at the stated rates."""
 import math
 
 import mpmath
@@ -81,7 +81,7 @@ def test_p_log_p_over_d2_converges_to_half_from_above():
     vals = [p_c(d) * math.log(p_c(d)) / d**2 for d in (10, 100, 1000, 1e4, 1e6)]
     assert all(v > 0.5 for v in vals)
     assert all(b < a for a, b in zip(vals, vals[1:]))
-    # at d = 10..20 the finite-size value is near 1, far from the limit (spec §2)
+    # at d = 10..20 the finite-size value is near 1, far from the limit (docs/theory.md §2)
     assert 0.95 < p_c(20) * math.log(p_c(20)) / 400 < 1.06
 
 

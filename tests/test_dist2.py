@@ -30,7 +30,7 @@ def test_k1_is_gardner(kappa):
 
 @pytest.mark.parametrize("kappa_g, alpha_ref", [(0.0, 2.0), (0.5, 0.9612), (1.0, 0.5196), (2.0, 0.2002)])
 def test_gardner_table(kappa_g, alpha_ref):
-    # spec §8 values, quoted to 4 digits there
+    # Gardner's alpha_c(kappa) quoted to 4 digits in docs/theory.md §2 (K = 1: margin kappa / sqrt 2)
     assert_allclose(alpha_c(1, kappa=math.sqrt(2) * kappa_g), alpha_ref, atol=6e-5)
 
 
@@ -74,7 +74,7 @@ def test_monte_carlo_band(K, n, kappa):
     assert abs(expected_dist2(K, kappa=kappa) - samples.mean()) < 4 * se
 
 
-# --- tier 2b: an independent high-precision evaluation (spec's tilted contour, mpmath) ------
+# --- tier 2b: an independent high-precision evaluation (the tilted contour of (T4), mpmath) --
 def _reference_values():
     if not REF.exists():  # pragma: no cover - the file is committed
         return []
@@ -84,7 +84,7 @@ def _reference_values():
 
 @pytest.mark.parametrize("K, kappa, ref, ref_err", _reference_values())
 def test_independent_reference(K, kappa, ref, ref_err):
-    # 1e-10 relative: the accuracy claimed in the docs (the issue asks for 1e-8)
+    # 1e-10 relative: the accuracy claimed in the docs (docs/theory.md §2)
     value = expected_dist2(K, kappa=kappa)
     assert abs(value - ref) <= 1e-10 * ref + 2 * ref_err
 

@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import integrate, special
 
+import capacity.theory._hebbian_fail as F
 import capacity.theory.hebbian as H
 from capacity.simulate import hebbian_recall, make_instance
 from capacity.theory.hebbian import (
     HEBBIAN_THRESHOLDS,
     hebbian_all_recalled_prob,
+    hebbian_capacity,
     hebbian_p_c,
     hebbian_p_c_asymptotic,
     hebbian_recall_prob,
@@ -29,6 +31,7 @@ from capacity.theory.hebbian import (
 
 MODELS = ("coupled", "decoupled")
 EMBEDDINGS = ("sphere", "gaussian")
+SPHERE_COUPLED = {"model": "coupled", "embedding": "sphere"}  # passed explicitly: the defaults are decoupled/gaussian
 
 
 # --------------------------------------------------------------------------------------
@@ -83,7 +86,7 @@ def test_moments_match_monte_carlo(model, embedding, d, p):
 
 def test_moments_closed_forms():
     d, p = 20, 11
-    s = hebbian_score_moments(d, p)
+    s = hebbian_score_moments(d, p, **SPHERE_COUPLED)
     assert (s.mean_correct, s.mean_competitor) == (1.0, 0.0)
     assert_allclose(s.var_correct, (p - 1) / d**2, rtol=1e-15)
     assert_allclose(s.var_competitor, 2 / d + (p - 2) / d**2, rtol=1e-15)
@@ -130,8 +133,8 @@ def test_recall_probability_matches_simulation(model, embedding, d, p, n_trials)
 def test_gaussian_picture_is_far_off_at_small_d():
     # documented failure of the plain Gaussian picture: at d = 20 on the sphere it puts the
     # failure rate of p = 10 near 3.5 % where the simulator (and the conditional picture) see ~0.6 %
-    g = 1 - hebbian_recall_prob(20, 10, method="gaussian")
-    c = 1 - hebbian_recall_prob(20, 10)
+    g = 1 - hebbian_recall_prob(20, 10, method="gaussian", **SPHERE_COUPLED)
+    c = 1 - hebbian_recall_prob(20, 10, **SPHERE_COUPLED)
     assert g > 4 * c
     assert 0.004 < c < 0.008
 
@@ -139,8 +142,8 @@ def test_gaussian_picture_is_far_off_at_small_d():
 def test_p_equal_two_sphere_coupled_is_certain():
     # margin of the only competitor: (1 - y1.y2)(1 - x1.x2) > 0 almost surely
     for d in (2, 3, 20):
-        assert hebbian_recall_prob(d, 2) == 1.0
-        assert hebbian_all_recalled_prob(d, 2) == 1.0
+        assert hebbian_recall_prob(d, 2, **SPHERE_COUPLED) == 1.0
+        assert hebbian_all_recalled_prob(d, 2, **SPHERE_COUPLED) == 1.0
 
 
 def test_sphere_tail_is_the_sphere_coordinate_law():
@@ -149,8 +152,8 @@ def test_sphere_tail_is_the_sphere_coordinate_law():
         u = np.array([0.05, 0.3, 0.7, 0.95])
         v = np.sqrt(1 - u * u)  # a / sqrt(a^2 + v^2) = u for a = u
         ref = 0.5 * special.betainc(0.5 * (d - 1), 0.5, 1 - u * u)
-        assert_allclose(H._sphere_tail(d, u, v), ref, rtol=1e-10)
-        assert_allclose(H._sphere_tail(d, -u, v), 1 - ref, rtol=1e-10)
+        assert_allclose(F._sphere_tail(d, u, v), ref, rtol=1e-10)
+        assert_allclose(F._sphere_tail(d, -u, v), 1 - ref, rtol=1e-10)
 
 
 # --------------------------------------------------------------------------------------
@@ -187,7 +190,7 @@ _RULES = ("_PANELS", "_N_L", "_N_A", "_N_T", "_N_W", "_N_INNER", "_N_RHO")
 def test_conditional_quadrature_converged(monkeypatch, d, p, model, embedding):
     base = 1 - hebbian_recall_prob(d, p, model=model, embedding=embedding)
     for name in _RULES:
-        monkeypatch.setattr(H, name, 2 * getattr(H, name))
+        monkeypatch.setattr(F, name, 2 * getattr(F, name))
     fine = 1 - hebbian_recall_prob(d, p, model=model, embedding=embedding)
     assert_allclose(base, fine, rtol=1e-4)
 
@@ -196,9 +199,9 @@ def test_conditional_quadrature_converged(monkeypatch, d, p, model, embedding):
 def test_conditional_quadrature_converged_coupled_gaussian(monkeypatch, name):
     # the expensive case: double one rule at a time
     d, p = 50, 70
-    base = 1 - hebbian_recall_prob(d, p, embedding="gaussian")
-    monkeypatch.setattr(H, name, 2 * getattr(H, name))
-    assert_allclose(1 - hebbian_recall_prob(d, p, embedding="gaussian"), base, rtol=1e-4)
+    base = 1 - hebbian_recall_prob(d, p, model="coupled", embedding="gaussian")
+    monkeypatch.setattr(F, name, 2 * getattr(F, name))
+    assert_allclose(1 - hebbian_recall_prob(d, p, model="coupled", embedding="gaussian"), base, rtol=1e-4)
 
 
 # --------------------------------------------------------------------------------------
@@ -224,8 +227,8 @@ def test_monotone_in_p(method, model, embedding):
     method=st.sampled_from(("conditional", "gaussian")),
 )
 def test_probabilities_are_ordered_probabilities(d, p, model, method):
-    rec = hebbian_recall_prob(d, p, model=model, method=method)
-    allr = hebbian_all_recalled_prob(d, p, model=model, method=method)
+    rec = hebbian_recall_prob(d, p, model=model, embedding="sphere", method=method)
+    allr = hebbian_all_recalled_prob(d, p, model=model, embedding="sphere", method=method)
     assert 0.0 <= allr <= rec <= 1.0
 
 
@@ -239,19 +242,20 @@ def test_more_decoupled_competitors_recall_less():
 @pytest.mark.parametrize("embedding", EMBEDDINGS)
 def test_p_c_is_the_half_crossing(criterion, embedding):
     d = 40
-    pc = hebbian_p_c(d, criterion=criterion, embedding=embedding)
+    kw = {"model": "coupled", "embedding": embedding}
+    pc = hebbian_p_c(d, criterion=criterion, **kw)
     f = hebbian_all_recalled_prob if criterion == "all" else hebbian_recall_prob
-    assert_allclose(f(d, pc, embedding=embedding), 0.5, atol=1e-8)
-    assert f(d, 0.95 * pc, embedding=embedding) > 0.5 > f(d, 1.05 * pc, embedding=embedding)
+    assert_allclose(f(d, pc, **kw), 0.5, atol=1e-8)
+    assert f(d, 0.95 * pc, **kw) > 0.5 > f(d, 1.05 * pc, **kw)
 
 
 def test_p_c_orders_and_decoupled():
     d = 60
-    assert hebbian_p_c(d, criterion="all") < hebbian_p_c(d, criterion="typical")
-    pd = hebbian_p_c(d, model="decoupled")
-    assert_allclose(hebbian_all_recalled_prob(d, pd, model="decoupled"), 0.5, atol=1e-8)
-    pg = hebbian_p_c(d, method="gaussian")
-    assert_allclose(hebbian_all_recalled_prob(d, pg, method="gaussian"), 0.5, atol=1e-8)
+    assert hebbian_p_c(d, criterion="all", **SPHERE_COUPLED) < hebbian_p_c(d, criterion="typical", **SPHERE_COUPLED)
+    pd = hebbian_p_c(d, model="decoupled", embedding="sphere")
+    assert_allclose(hebbian_all_recalled_prob(d, pd, model="decoupled", embedding="sphere"), 0.5, atol=1e-8)
+    pg = hebbian_p_c(d, method="gaussian", **SPHERE_COUPLED)
+    assert_allclose(hebbian_all_recalled_prob(d, pg, method="gaussian", **SPHERE_COUPLED), 0.5, atol=1e-8)
 
 
 def test_p_c_unreachable_raises(monkeypatch):
@@ -259,8 +263,50 @@ def test_p_c_unreachable_raises(monkeypatch):
     # force a failure probability of 0.9 to exercise the error path
     monkeypatch.setattr(H, "_fail", lambda *args: 0.9)
     with pytest.raises(ValueError, match="`d`"):
-        hebbian_p_c(2, embedding="gaussian")
-    assert hebbian_all_recalled_prob(2, 2, embedding="gaussian") == pytest.approx(0.01)
+        hebbian_p_c(2, model="coupled", embedding="gaussian")
+    assert hebbian_all_recalled_prob(2, 2, model="coupled", embedding="gaussian") == pytest.approx(0.01)
+
+
+def test_defaults_are_decoupled_gaussian():
+    # the package-wide default memory: decoupled competitors, N(0, I/d) embeddings, conditional picture
+    import inspect
+
+    for fn in (hebbian_score_moments, hebbian_recall_prob, hebbian_all_recalled_prob, hebbian_p_c, hebbian_capacity):
+        params = inspect.signature(fn).parameters
+        assert (params["model"].default, params["embedding"].default) == ("decoupled", "gaussian"), fn.__name__
+    assert hebbian_recall_prob(30, 40) == hebbian_recall_prob(30, 40, model="decoupled", embedding="gaussian")
+    m = hebbian_score_moments(20, 11)
+    assert (m.model, m.embedding) == ("decoupled", "gaussian")
+
+
+def test_capacity_result_collects_both_criteria():
+    import dataclasses
+    import json
+
+    r = hebbian_capacity(40, model="coupled", embedding="sphere")
+    assert [f.name for f in dataclasses.fields(r)] == [
+        "d", "model", "embedding", "method", "p_all", "p_typical", "p_all_log_p_over_d2", "p_typical_log_p_over_d2",
+        "p_all_asymptotic", "p_typical_asymptotic"]
+    assert (r.d, r.model, r.embedding, r.method) == (40, "coupled", "sphere", "conditional")
+    assert r.p_all == hebbian_p_c(40, criterion="all", **SPHERE_COUPLED)
+    assert r.p_typical == hebbian_p_c(40, criterion="typical", **SPHERE_COUPLED)
+    assert_allclose(r.p_all_log_p_over_d2, r.p_all * math.log(r.p_all) / 1600, rtol=1e-15)
+    assert_allclose(r.p_typical_log_p_over_d2, r.p_typical * math.log(r.p_typical) / 1600, rtol=1e-15)
+    assert r.p_all_asymptotic == hebbian_p_c_asymptotic(40, "all")
+    assert r.p_typical_asymptotic == hebbian_p_c_asymptotic(40, "typical")
+    json.dumps(r.to_dict())
+    with pytest.raises(ValueError, match="`d`"):
+        hebbian_capacity(1)
+    with pytest.raises(ValueError, match="`model`"):
+        hebbian_capacity(40, model="both")
+
+
+def test_default_capacity_at_d50():
+    # the decoupled/gaussian default: P(all recalled) = 1/2 near p = 59.8 at d = 50 (coupled/sphere: 68.8)
+    r = hebbian_capacity(50)
+    assert (r.model, r.embedding) == ("decoupled", "gaussian")
+    assert 59.7 < r.p_all < 59.9
+    assert 68.7 < hebbian_p_c(50, **SPHERE_COUPLED) < 68.9
 
 
 # --------------------------------------------------------------------------------------
@@ -291,7 +337,7 @@ def _next_order(d, criterion):
     from scipy.optimize import brentq
 
     def g(p):
-        m = hebbian_score_moments(d, p)
+        m = hebbian_score_moments(d, p, **SPHERE_COUPLED)
         if criterion == "all":
             return math.log(p * (p - 1)) + special.log_ndtr(-1 / math.sqrt(m.var_correct + m.var_competitor))
         return math.log(p - 1) + special.log_ndtr(-1 / math.sqrt(m.var_competitor))
@@ -304,8 +350,8 @@ def test_theory_approaches_the_asymptotics_from_above_slowly(criterion):
     c = HEBBIAN_THRESHOLDS[criterion]
     x = {}
     for d in (3000, 10_000, 100_000):
-        pc = hebbian_p_c(d, criterion=criterion)
-        pg = hebbian_p_c(d, criterion=criterion, method="gaussian")
+        pc = hebbian_p_c(d, criterion=criterion, **SPHERE_COUPLED)
+        pg = hebbian_p_c(d, criterion=criterion, method="gaussian", **SPHERE_COUPLED)
         # the O(1/d) terms die out: both pictures merge
         assert_allclose(pc, pg, rtol=0.6 / math.sqrt(d))
         # the Gaussian picture follows the next-order estimate (the union bound of "all" is a
@@ -331,7 +377,7 @@ def test_theory_approaches_the_asymptotics_from_above_slowly(criterion):
         (lambda: hebbian_recall_prob(20, 10, model="both"), "`model`"),
         (lambda: hebbian_recall_prob(20, 10, embedding="cube"), "`embedding`"),
         (lambda: hebbian_recall_prob(20, 10, method="exact"), "`method`"),
-        (lambda: hebbian_recall_prob(20, 10, K=5), "`K`"),
+        (lambda: hebbian_recall_prob(20, 10, model="coupled", K=5), "`K`"),
         (lambda: hebbian_recall_prob(20, 10, model="decoupled", K=0.5), "`K`"),
         (lambda: hebbian_all_recalled_prob(20, -3), "`p`"),
         (lambda: hebbian_score_moments(0, 10), "`d`"),

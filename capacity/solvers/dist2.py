@@ -9,7 +9,7 @@ It knows nothing about memories: it evaluates, for real ``K >= 1`` and
     E(K, \kappa) = \mathbb{E}_z\,\mathrm{dist}^2(z, C_\kappa),\qquad
     C_\kappa = \{h \in \mathbb{R}^{K+1} : h_0 - h_k \ge \kappa\ \forall k\},
 
-deterministically, from the one-dimensional representation (spec (T4))
+deterministically, from the one-dimensional representation (docs/theory.md §2, eq. (T4))
 
 .. math::
 
@@ -18,9 +18,9 @@ deterministically, from the one-dimensional representation (spec (T4))
 
 with :math:`\Psi(x) = x\Phi(x) + \varphi(x)`.
 
-How :math:`\mathbb{E} X_s^+` is computed (the route differs from the spec's
-tilted contour; the spec allows this).  The characteristic function of
-:math:`X_s` is closed-form through the Mills ratio
+How :math:`\mathbb{E} X_s^+` is computed (the route differs from the tilted
+Bromwich contour of (T4), which the tests evaluate independently in mpmath).
+The characteristic function of :math:`X_s` is closed-form through the Mills ratio
 :math:`R(x) = \bar\Phi(x)/\varphi(x)` at complex argument,
 
 .. math::

@@ -1,16 +1,21 @@
 """Scalar root finding for the theory's monotone equations (no physics here).
 
-A small Brent method (inverse quadratic interpolation guarded by bisection;
-R. P. Brent, *Algorithms for Minimization without Derivatives*, 1973, ch. 4)
-so that importing :mod:`capacity` does not pull in ``scipy.optimize`` — the
-command line answers in well under a second.  Tested against
-``scipy.optimize.brentq``.
+- :func:`brent`: a small Brent method (inverse quadratic interpolation guarded by
+  bisection; R. P. Brent, *Algorithms for Minimization without Derivatives*, 1973,
+  ch. 4) so that importing :mod:`capacity` does not pull in ``scipy.optimize`` --
+  the command line answers in well under a second.  Tested against
+  ``scipy.optimize.brentq``.
+- :func:`integer_regula_falsi`: the sign change of a function evaluated only at
+  integers (regula falsi falling back to bisection), for Monte Carlo functions
+  that are only meaningful there.
+
+See docs/theory.md §8 ("Root finding").
 """
 import math
 
 from ..exceptions import ConvergenceError
 
-__all__ = ["brent"]
+__all__ = ["brent", "integer_regula_falsi"]
 
 
 def brent(f, a, b, *, xtol=1e-12, rtol=4 * 2.220446049250313e-16, maxiter=200):
@@ -64,3 +69,58 @@ def brent(f, a, b, *, xtol=1e-12, rtol=4 * 2.220446049250313e-16, maxiter=200):
         b += d if abs(d) > tol else math.copysign(tol, m)
         fb = f(b)
     raise ConvergenceError(f"brent: no convergence in {maxiter} iterations (bracket [{b:g}, {c:g}])")
+
+
+def integer_regula_falsi(f, lo, hi, *, maxiter=200):
+    """Consecutive integers ``lo' < hi'`` with ``f(lo') <= 0 < f(hi')``, from an integer bracket.
+
+    Parameters
+    ----------
+    f : callable
+        Called on Python ints only.
+    lo, hi : int
+        A bracket: ``lo < hi``, ``f(lo) <= 0 < f(hi)`` (not checked).
+    maxiter : int
+        Largest number of evaluations inside the bracket.
+
+    Returns
+    -------
+    (int, int)
+
+    Raises
+    ------
+    ConvergenceError
+        If the bracket has not shrunk to consecutive integers after ``maxiter`` steps.
+
+    Notes
+    -----
+    Regula falsi on the integers (the secant point, rounded and kept strictly inside
+    the bracket); when the same end moves twice in a row the next step bisects, so
+    the bracket at least halves every third step (docs/theory.md §8).
+
+    Examples
+    --------
+    >>> integer_regula_falsi(lambda p: p * p - 50, 1, 100)
+    (7, 8)
+    """
+    flo, fhi = f(lo), f(hi)
+    kept = 0  # +1: lo moved last time, -1: hi moved last time
+    stalled = False
+    for _ in range(maxiter):
+        if hi - lo <= 1:
+            return lo, hi
+        if stalled:
+            p = (lo + hi) // 2
+        else:
+            p = int(round(lo + (-flo) / (fhi - flo) * (hi - lo)))
+        p = min(hi - 1, max(lo + 1, p))
+        fp = f(p)
+        moved = 1 if fp <= 0.0 else -1
+        stalled = moved == kept and not stalled
+        kept = moved
+        if fp <= 0.0:
+            lo, flo = p, fp
+        else:
+            hi, fhi = p, fp
+    raise ConvergenceError(f"integer_regula_falsi: no pair of consecutive integers after {maxiter} steps "
+                           f"(bracket [{lo}, {hi}])")

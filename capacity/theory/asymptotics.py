@@ -1,4 +1,4 @@
-r"""Large-K asymptotics of the decoupled capacity (spec §4).  mpmath lives here.
+r"""Large-K asymptotics of the decoupled capacity (docs/theory.md §4).  mpmath lives here.
 
 Three levels, each a function of K (or of d for the inversion):
 
@@ -34,7 +34,9 @@ Three levels, each a function of K (or of d for the inversion):
 
 Inversion d -> p_c to the same order, in closed form: writing E(p) = 2 ln p - A(p)
 with A slowly varying, p E(p) = d^2 becomes q ln q = y with q = p e^{-A/2},
-y = (d^2/2) e^{-A/2}, so
+y = (d^2/2) e^{-A/2}.  Every such inversion uses the one solution of p ln p = c,
+p = c / W0(c) (docs/theory.md §8; :func:`capacity.solvers.plogp.inverse_p_log_p`
+in double precision, ``_inverse_p_log_p`` below in mpmath), so
 
     p_c = (d^2/2) / W0( (d^2/2) e^{-A(p_0)/2} ),   p_0 = (d^2/2) / W0(d^2/2).
 
@@ -89,7 +91,7 @@ with mpmath.workdps(_DPS):
 
 
 def dist2_leading(K, *, mp=False):
-    """Leading order E dist^2 ~ 2 ln K (relative error O(ln ln K / ln K)).
+    """Leading order E dist^2 ~ 2 ln K (relative error O(ln ln K / ln K); docs/theory.md §4).
 
     Examples
     --------
@@ -114,7 +116,7 @@ def _next_level(K, kappa):
 
 
 def dist2_next(K, *, kappa=0.0, mp=False):
-    """Explicit next-order expansion (t1 + kappa)^2 + 3 + 2 kappa / t1 (error O(ln ln K / ln K)).
+    """Explicit next-order expansion (t1 + kappa)^2 + 3 + 2 kappa / t1 (error O(ln ln K / ln K); docs/theory.md §4).
 
     At kappa = 0 this is 2 ln K - 3 ln(2 ln K) - ln(2 pi) + 3 = 2 ln K - 3 ln ln K + C_NEXT.
 
@@ -138,7 +140,7 @@ def _psi_neg(t):
 
 
 def lln_level(K, *, kappa=0.0, mp=False):
-    """The LLN level t solving t + kappa = K Psi(-t) (A1).
+    """The LLN level t solving t + kappa = K Psi(-t) (A1; docs/theory.md §4).
 
     Examples
     --------
@@ -166,6 +168,8 @@ def lln_level(K, *, kappa=0.0, mp=False):
 def dist2_lln(K, *, kappa=0.0, mp=False):
     """Sharp implicit (LLN) approximation (A2): (t + kappa)^2 + 1 + K E(z - t)_+^2, error O(1/ln K).
 
+    docs/theory.md §4.
+
     Examples
     --------
     >>> abs(dist2_lln(1e12) - 44.9504) < 1e-3
@@ -179,13 +183,18 @@ def dist2_lln(K, *, kappa=0.0, mp=False):
         return _out((t + kappa) ** 2 + 1 + K * second, mp)
 
 
+def _inverse_p_log_p(c):
+    """The p > 1 solving p ln p = c in mpmath: p = c / W0(c) (docs/theory.md §8)."""
+    return c / mpmath.lambertw(c).real
+
+
 def _d2_arg(d):
     d = _mpf_arg("d", d, 2.0)
     return d * d / 2
 
 
 def p_c_leading(d, *, mp=False):
-    """Leading-order capacity: p ln p = d^2 / 2, i.e. p = (d^2/2) / W0(d^2/2).
+    """Leading-order capacity: p ln p = d^2 / 2, i.e. p = (d^2/2) / W0(d^2/2) (docs/theory.md §4).
 
     Examples
     --------
@@ -194,14 +203,15 @@ def p_c_leading(d, *, mp=False):
     """
     with mpmath.workdps(_DPS):
         y = _d2_arg(d)
-        return _out(y / mpmath.lambertw(y).real, mp)
+        return _out(_inverse_p_log_p(y), mp)
 
 
 def p_c_next(d, *, kappa=0.0, mp=False):
-    """Closed-form next-order inversion of p E(p - 1, kappa) = d^2 (see module notes).
+    """Closed-form next-order inversion of p E(p - 1, kappa) = d^2 (see module notes; docs/theory.md §4).
 
     Uses E = 2 ln p - A(p) with A from :func:`dist2_next` evaluated at the
-    leading-order p_0, then p = (d^2/2) / W0((d^2/2) e^{-A/2}).
+    leading-order p_0, then p = e^{A/2} q with q ln q = (d^2/2) e^{-A/2}, i.e.
+    p = (d^2/2) / W0((d^2/2) e^{-A/2}).
 
     Examples
     --------
@@ -211,21 +221,21 @@ def p_c_next(d, *, kappa=0.0, mp=False):
     with mpmath.workdps(_DPS):
         y = _d2_arg(d)
         kappa = _kappa_arg(kappa)
-        p0 = y / mpmath.lambertw(y).real
+        p0 = _inverse_p_log_p(y)
         try:
             a = 2 * mpmath.log(p0) - dist2_next(p0 - 1, kappa=kappa, mp=True)
         except ValueError:
             raise ValueError(f"`d` = {d!r} is too small for the next-order inversion (d >= 24 is needed)") from None
-        return _out(y / mpmath.lambertw(y * mpmath.exp(-a / 2)).real, mp)
+        return _out(mpmath.exp(a / 2) * _inverse_p_log_p(y * mpmath.exp(-a / 2)), mp)
 
 
 def p_c_lln(d, *, kappa=0.0, mp=False):
-    """p solving p E_LLN(p - 1, kappa) = d^2 (the implicit LLN form, error O(1/ln d))."""
+    """p solving p E_LLN(p - 1, kappa) = d^2 (the implicit LLN form, error O(1/ln d); docs/theory.md §4)."""
     with mpmath.workdps(_DPS):
         y = _d2_arg(d)
         kappa = _kappa_arg(kappa)
         d2 = 2 * y
-        p0 = y / mpmath.lambertw(y).real
+        p0 = _inverse_p_log_p(y)
         f = lambda lp: lp + mpmath.log(dist2_lln(mpmath.exp(lp) - 1, kappa=kappa, mp=True)) - mpmath.log(d2)  # noqa: E731
         lp = mpmath.findroot(f, mpmath.log(p0) + mpmath.mpf("0.3"), tol=mpmath.mpf(10) ** (-_DPS + 8))
         return _out(mpmath.exp(lp), mp)

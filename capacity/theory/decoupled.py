@@ -1,19 +1,21 @@
 r"""Gardner capacity of the decoupled linear associative memory, exact at finite K.
 
-Spec: ``shared/spec/theory.md`` §2–3.  Per input, the K+1 fields
+The equations are those of docs/theory.md §2 (and §3 for the max margin).  Per input, the K+1 fields
 (h_0 correct, h_1..h_K competitors) must lie in
 C_kappa = {h : h_0 - h_k >= kappa for all k}; the replica-symmetric Gardner
-computation gives (T1)
+computation gives (docs/theory.md §2, eq. (T1))
 
     1 / alpha_c(K, kappa) = E_z dist^2(z, C_kappa),   z ~ N(0, I_{K+1}),
 
 and the finite-size prediction for a memory with N trainable parameters is
-the p solving (T3) p = N * alpha_c(p - 1, kappa).
+the p solving (T3) p = N * alpha_c(p - 1, kappa).  The root searches call
+:func:`capacity.solvers.roots.brent`, and the leading-order p solving p ln p = N/2
+comes from :func:`capacity.solvers.plogp.inverse_p_log_p`.
 
 Accuracy: E dist^2 is computed by :mod:`capacity.solvers.dist2` to a relative
 error below 1e-10 for K in [1, 1e15] and kappa in [0, 10] (tested against
 closed forms at K = 1, 2, against an independent mpmath evaluation of the
-spec's tilted-contour route, and against Monte Carlo); it keeps working, with
+tilted-contour route of (T4), and against Monte Carlo); it keeps working, with
 the same error estimate, up to K = 1e30 and kappa = 50.
 
 References
@@ -26,10 +28,11 @@ import math
 
 import numpy as np
 
-from .._validation import check_int, check_real
+from .._validation import check_real
 from ..exceptions import ConvergenceError
 from ..results import CapacityResult, DminResult, Dist2Result
 from ..solvers import dist2 as _k
+from ..solvers.plogp import inverse_p_log_p
 from ..solvers.roots import brent
 
 __all__ = [
@@ -45,7 +48,7 @@ __all__ = [
     "kappa_star",
 ]
 
-#: Largest K accepted (the solver is verified to 1e-10 up to 1e15 and runs to here).
+#: Largest K accepted by the decoupled E dist^2 solver (verified to 1e-10 up to 1e15; it runs to here).
 K_MAX = 1e30
 #: Largest margin accepted (verified to 1e-10 up to 10).
 KAPPA_MAX = 50.0
@@ -87,7 +90,7 @@ def _solve(K, kappa):
 
 
 def solve_dist2(K, *, kappa=0.0):
-    """E dist^2(z, C_kappa) with its error estimate and solver status.
+    """E dist^2(z, C_kappa) with its error estimate and solver status (docs/theory.md §2, eqs. (T1), (T4)).
 
     Parameters
     ----------
@@ -104,7 +107,7 @@ def solve_dist2(K, *, kappa=0.0):
 
     Notes
     -----
-    Spec (T1), (T4); see :mod:`capacity.solvers.dist2` for the method.
+    docs/theory.md §2, eqs. (T1) and (T4); see :mod:`capacity.solvers.dist2` for the method.
 
     Examples
     --------
@@ -124,7 +127,7 @@ def _checked(res):
 
 
 def expected_dist2(K, *, kappa=0.0):
-    """E_z dist^2(z, C_kappa), z ~ N(0, I_{K+1}) — the inverse Gardner load (T1).
+    """E_z dist^2(z, C_kappa), z ~ N(0, I_{K+1}) — the inverse Gardner load (docs/theory.md §2, eq. (T1)).
 
     Relative accuracy 1e-10 for ``1 <= K <= 1e15``, ``0 <= kappa <= 10``.
     Raises :class:`~capacity.exceptions.ConvergenceError` if the solver
@@ -139,7 +142,7 @@ def expected_dist2(K, *, kappa=0.0):
 
 
 def alpha_c(K, *, kappa=0.0):
-    """Gardner capacity alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa) (T1).
+    """Gardner capacity alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa) (docs/theory.md §2, eq. (T1)).
 
     Examples
     --------
@@ -150,21 +153,15 @@ def alpha_c(K, *, kappa=0.0):
 
 
 def _p_leading(n_params):
-    """Leading-order p solving p ln p = N / 2, i.e. p = (N/2) / W0(N/2) (NaN when that p < e)."""
+    """Leading-order p solving p ln p = N / 2, i.e. p = (N/2) / W0(N/2) (NaN when that p < e; docs/theory.md §4)."""
     y = 0.5 * n_params
     if y <= math.e:
         return float("nan")
-    w = math.log(y) - math.log(math.log(y))  # W0(y) by Newton from the two-term expansion
-    for _ in range(50):
-        step = (w - y * math.exp(-w)) / (1.0 + w)
-        w -= step
-        if abs(step) <= 1e-15 * w:
-            break
-    return float(y / w)
+    return inverse_p_log_p(y)
 
 
 def solve_p_c(d, *, kappa=0.0, n_params=None):
-    """Finite-size capacity: the p solving p = N alpha_c(p - 1, kappa) (spec (T3)).
+    """Finite-size capacity: the p solving p = N alpha_c(p - 1, kappa) (docs/theory.md §2, eq. (T3)).
 
     Parameters
     ----------
@@ -243,14 +240,11 @@ def solve_p_c(d, *, kappa=0.0, n_params=None):
         alpha_c=float(1.0 / e),
         p_log_p_over_d2=float(p * math.log(p) / (d * d)),
         p_leading=_p_leading(n),
-        success=True,
-        status=0,
-        message="converged",
     )
 
 
 def p_c(d, *, kappa=0.0, n_params=None):
-    """Finite-size capacity p_c(d, kappa): the p solving p = N alpha_c(p - 1, kappa).
+    """Finite-size capacity p_c(d, kappa): the p solving p = N alpha_c(p - 1, kappa) (docs/theory.md §2, eq. (T3)).
 
     See :func:`solve_p_c` for parameters and the full result.
 
@@ -263,7 +257,7 @@ def p_c(d, *, kappa=0.0, n_params=None):
 
 
 def solve_d_min(p, *, kappa=0.0):
-    """Smallest dimension of a d x d memory that stores p facts (inverse of (T3)), full result.
+    """Smallest dimension of a d x d memory that stores p facts (inverse of (T3); docs/theory.md §2), full result.
 
     p is storable in dimension d iff p <= d^2 alpha_c(p - 1, kappa), i.e.
     d >= d_c = sqrt(p E(p - 1, kappa)).  Returns a :class:`DminResult` with the
@@ -287,14 +281,13 @@ def solve_d_min(p, *, kappa=0.0):
         d_c=float(dc),
         d_min=int(math.ceil(dc)),
         alpha_c=float(1.0 / e),
-        success=True,
-        status=0,
-        message="converged",
     )
 
 
 def d_min(p, *, kappa=0.0):
     """Smallest integer d such that a d x d memory stores p facts: ceil(sqrt(p E(p - 1, kappa))).
+
+    docs/theory.md §2 ("(T3) Finite-size self-consistency, and d_min").
 
     Examples
     --------
@@ -305,7 +298,7 @@ def d_min(p, *, kappa=0.0):
 
 
 def kappa_star(alpha, K):
-    """Largest normalised margin at load alpha: the kappa solving alpha E(K, kappa) = 1 (spec §3).
+    """Largest normalised margin at load alpha: the kappa solving alpha E(K, kappa) = 1 (docs/theory.md §3).
 
     Parameters
     ----------

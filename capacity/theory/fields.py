@@ -1,7 +1,7 @@
-r"""Laws of the optimal memory's fields (spec §3): the projection of z onto C_kappa.
+r"""Laws of the optimal memory's fields (docs/theory.md §3): the projection of z onto C_kappa.
 
 At the max margin the optimal fields of an input are the Euclidean projection
-of its Gaussian fields z = (z_0, z_1..z_K) onto C_kappa (spec (T2)):
+of its Gaussian fields z = (z_0, z_1..z_K) onto C_kappa (docs/theory.md §2, eq. (T2)):
 
     h_0 = t* + kappa,     h_k = min(z_k, t*),
 
@@ -18,7 +18,8 @@ What is exact and what is sampled (labelled in every result):
 - :func:`sample_projection` — **exact sampling** of the projection (Monte Carlo):
   draws z_0 and the top order statistics of K standard normals without
   materialising all K (Renyi's representation: the j-th largest uniform is
-  prod_{i<=j} V_i^{1/(K-i+1)}), so its cost is O(n ln K) for any K up to 1e15.
+  prod_{i<=j} V_i^{1/(K-i+1)}; :func:`capacity.solvers.order_stats.normal_order_stats`,
+  docs/theory.md §8), so its cost is O(n ln K) for any K up to 1e15.
   Returns t*, the correct fields, the number of flattened competitors J, the
   raised indicator and the per-input dist^2, each with Monte Carlo standard
   errors in the summary.
@@ -27,19 +28,25 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from .._validation import check_int, check_real
+from ..results import Result
+from ..solvers.order_stats import normal_order_stats
 
 __all__ = ["ProjectionSample", "prob_raised", "sample_projection"]
 
 
 @dataclass(frozen=True)
-class ProjectionSample:
-    """Exact samples of the projection of z ~ N(0, I_{K+1}) onto C_kappa (Monte Carlo).
+class ProjectionSample(Result):
+    """Exact samples of the projection of z ~ N(0, I_{K+1}) onto C_kappa (Monte Carlo; docs/theory.md §3).
 
     Arrays have one entry per sampled input: ``t`` (the level t*), ``h0``
     (correct field t* + kappa), ``n_active`` (competitors flattened onto t*),
     ``raised`` (input needed raising), ``dist2`` (squared distance), and
     ``top_competitor`` (largest original competitor field z_(1)).
+
+    ``to_dict()`` deliberately returns :meth:`summary` (means and standard
+    errors) rather than the per-input arrays, which can hold millions of entries.
     """
 
     K: int
@@ -65,12 +72,12 @@ class ProjectionSample:
         return out
 
     def to_dict(self):
-        """Summary statistics (the arrays themselves are not JSON material)."""
+        """Summary statistics (the per-input arrays are not JSON material)."""
         return self.summary()
 
 
 def prob_raised(K, *, kappa=0.0):
-    """Exact probability that an input's correct field must be raised at margin kappa.
+    """Exact probability that an input's correct field must be raised at margin kappa (docs/theory.md §3).
 
     P = 1 - int phi(x) Phi(x - kappa)^K dx (the input is untouched iff
     z_0 - kappa >= max_k z_k).  K may be real.
@@ -101,22 +108,18 @@ def prob_raised(K, *, kappa=0.0):
 
 
 def _top_order_stats(rng, n, K, B):
-    """The B largest of K i.i.d. N(0,1), descending, for n inputs (exact, Renyi)."""
-    from scipy import special
-
+    """The B largest of K i.i.d. N(0,1), descending, for n inputs (exact: a full sort, or Renyi for K > 4B)."""
     if K <= 4 * B:
         z = rng.standard_normal((n, K))
         z = -np.sort(-z, axis=1)
         return z[:, :B]
     v = rng.random((n, B))
-    k = K - np.arange(B)  # K, K-1, ..., K-B+1
-    log_m = np.cumsum(np.log(v) / k, axis=1)  # log of the j-th largest uniform
-    q = -np.expm1(log_m)  # upper-tail probability
-    return -special.ndtri(q)
+    z, _ = normal_order_stats(np.log(v).T, K)  # ranks along axis 0
+    return np.ascontiguousarray(z.T)
 
 
 def sample_projection(K, *, kappa=0.0, n_samples=10000, seed=None):
-    """Exact samples of the optimal fields (projection of z onto C_kappa), Monte Carlo.
+    """Exact samples of the optimal fields (projection of z onto C_kappa), Monte Carlo (docs/theory.md §3).
 
     Parameters
     ----------

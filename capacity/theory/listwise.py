@@ -1,4 +1,4 @@
-r"""Listwise retrieval: capacity under the tail-average margin (spec §7).
+r"""Listwise retrieval: capacity under the tail-average margin (docs/theory.md §7).
 
 Per input the K + 1 fields (h_0 correct, g = h_1..h_K competitors) must satisfy
 
@@ -6,33 +6,26 @@ Per input the K + 1 fields (h_0 correct, g = h_1..h_K competitors) must satisfy
 
 a convex polyhedron C_{kappa,k} (T_k is convex: it is the support function of
 the capped simplex S_k = {u in [0,1]^K : sum u = k}).  As for top-1 retrieval
-(spec (T1)) the Gardner capacity is
+(docs/theory.md §2, eq. (T1)) the Gardner capacity is
 
     1 / alpha_c(K, k, kappa) = E_z dist^2(z, C_{kappa,k}),   z ~ N(0, I_{K+1}),
 
 and k = 1 is the top-1 problem of :mod:`capacity.theory.decoupled`.
 
-**Exact projection** (KKT).  If z is infeasible the constraint is active with
-a multiplier lambda > 0 and, writing sigma = lambda / k,
+**Exact projection** (KKT; docs/theory.md §7).  If z is infeasible the constraint
+is active with a multiplier lambda > 0 and, writing sigma = lambda / k and
+w = (z_1..z_K),
 
-    h_0 = z_0 + lambda,    g = prox_{sigma T_k}(w) = w - sigma Pi_{S_k}(w / sigma)   (Moreau),
+    h_0 = z_0 + lambda,    g = prox_{sigma T_k}(w) = w - sigma Pi_{S_k}(w / sigma)   (Moreau).
 
-where w = (z_1..z_K).  The capped-simplex projection is a clip at a level
-theta, so the competitors split, in sorted order, into three groups:
-
-    the top a are lowered by sigma,   the next b are flattened onto theta,
-    the rest are untouched,           with sum_B (w_i - theta) = (k - a) sigma,
-
-and T_k(g) = S_A - a sigma + (k - a) theta.  As sigma grows theta decreases
-(d theta/d sigma = -(k - a)/b) and theta + sigma increases, so the groups only
-change by single moves (an element joins B from below, or leaves A into B);
-along this path the active-constraint function
-G(sigma) = T_k(g)/k + kappa - k sigma is piecewise linear and strictly
-decreasing, and the projection is the sigma with G(sigma) = z_0.  Walking the
-path costs O(number of groups' moves) after sorting; for integer k the first
-piece (sigma < w_(k) - w_(k+1)) lowers the top k uniformly:
-dist^2 = k/(k+1) (T_k(w)/k + kappa - z_0)^2.  With k = K the set is a
-half-space and E dist^2 is Gardner's integral at margin kappa sqrt(K/(K+1)).
+In sorted order the top a competitors are lowered by sigma, the next b flattened
+onto a level theta, the rest untouched; the groups change by single moves as sigma
+grows, and G(sigma) = T_k(g)/k + kappa - k sigma is piecewise linear and strictly
+decreasing, so the projection (G(sigma) = z_0) is found by walking the path after one
+sort (:func:`capacity.solvers.listwise_kernels.walk_path`).  For integer k the first
+piece lowers the top k uniformly: dist^2 = k/(k+1) (T_k(w)/k + kappa - z_0)^2.  With
+k = K the set is a half-space and E dist^2 is Gardner's integral at margin
+kappa sqrt(K/(K+1)).
 
 **Expected distance** (Monte Carlo, exact in law, z_0 integrated analytically).
 For a fixed competitor sample w the squared distance is, along the path,
@@ -66,12 +59,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._jit import njit
 from .._validation import check_int, check_real
-from ..results import _AsDict
+from ..results import Result
+from ..solvers import listwise_kernels as _kern
+from ..solvers.order_stats import normal_order_stats
+from ..solvers.roots import integer_regula_falsi
 
 __all__ = [
-    "K_MAX",
+    "K_MAX_LISTWISE",
     "KAPPA_MAX",
     "K_TAIL_MAX",
     "ListwiseDist2Result",
@@ -86,8 +81,9 @@ __all__ = [
     "ratio_k",
 ]
 
-#: Largest number of competitors accepted by the Monte Carlo routines.
-K_MAX = 10**15
+#: Largest number of competitors K accepted by the listwise Monte Carlo routines
+#: (the decoupled solver's bound is :data:`capacity.theory.decoupled.K_MAX`).
+K_MAX_LISTWISE = 10**15
 #: Largest tail size k accepted by the Monte Carlo routines (the cost per sample grows like k).
 K_TAIL_MAX = 10**6
 #: Largest margin accepted.
@@ -97,228 +93,11 @@ _Z0_CUT = 12.0  # z_0 below -12 is omitted: its Gaussian weight bounds the loss 
 _BLOCK = 256  # samples per random block (fixed, so that common random numbers line up across K)
 _ROW_CHUNK = 4096  # order-statistic ranks generated per chunk
 
-_OK, _NEED_BELOW, _NEED_ABOVE = 0, 1, 2
 
 _METHOD = (
     "Monte Carlo over exactly sampled competitor order statistics (Renyi), "
     "z_0 integrated analytically along the exact projection path"
 )
-
-
-# ----------------------------------------------------------------------------- kernels
-
-
-@njit
-def _walk(v, lo, hi, s_lo, K, k, kappa, zstop, seg_sigma, seg_theta, seg_e2, seg_ghi, seg_glo, seg_a, seg_b):
-    """Follow the projection path of sorted competitors until G(sigma) <= zstop.
-
-    ``v[j - lo]`` is the (j+1)-th largest competitor for ``lo <= j < hi``;
-    ``s_lo`` is the sum of the ``lo`` largest.  Records one row per linear piece:
-    sigma, theta and E2 = sum_B (w_i - theta)^2 at its start, G at its two ends,
-    and the group sizes a, b.  Returns (number of pieces, status).
-    """
-    sk = s_lo
-    for j in range(lo, k):
-        sk += v[j - lo]
-    g = sk / k + kappa
-    if g <= zstop:
-        return 0, _OK
-    n = 0
-    if k < K:
-        ds = v[k - 1 - lo] - v[k - lo]
-        if ds < 0.0:
-            ds = 0.0
-        g_end = g - (k + 1.0) * ds
-    else:
-        ds = np.inf
-        g_end = -np.inf
-    # first piece: the top k are lowered together (b = 0)
-    seg_sigma[n] = 0.0
-    seg_theta[n] = np.nan
-    seg_e2[n] = 0.0
-    seg_ghi[n] = g
-    seg_glo[n] = g_end
-    seg_a[n] = k
-    seg_b[n] = 0
-    n += 1
-    if g_end <= zstop:
-        return n, _OK
-    sigma = ds
-    g = g_end
-    a = k - 1
-    b = 2
-    theta = v[k - lo]
-    e2 = sigma * sigma
-    while True:
-        c = (k - a) / b
-        slope = (a + (k - a) * c) / k + k
-        j = a + b
-        if j < K:
-            if j >= hi:
-                return n, _NEED_BELOW
-            ds1 = (theta - v[j - lo]) / c
-        else:
-            ds1 = np.inf
-        if a >= 1:
-            if a - 1 < lo:
-                return n, _NEED_ABOVE
-            ds2 = (v[a - 1 - lo] - theta - sigma) * b / (a + b - k)
-        else:
-            ds2 = np.inf
-        ds = min(ds1, ds2)
-        if ds < 0.0:
-            ds = 0.0
-        g_end = g - slope * ds if ds < np.inf else -np.inf
-        seg_sigma[n] = sigma
-        seg_theta[n] = theta
-        seg_e2[n] = e2
-        seg_ghi[n] = g
-        seg_glo[n] = g_end
-        seg_a[n] = a
-        seg_b[n] = b
-        n += 1
-        if g_end <= zstop:
-            return n, _OK
-        e2 += 2.0 * c * ds * (k - a) * sigma + b * c * c * ds * ds
-        sigma += ds
-        g = g_end
-        if ds1 <= ds2:  # theta reached the next competitor from below: it joins the flat group
-            theta = v[j - lo]
-            b += 1
-        else:  # theta + sigma reached the lowest lowered competitor: it joins the flat group at e = sigma
-            a -= 1
-            b += 1
-            theta = v[a - lo] - sigma
-            e2 += sigma * sigma
-
-
-@njit
-def _phi(x):
-    return math.exp(-0.5 * x * x) * 0.3989422804014327
-
-
-@njit
-def _ndiff(u, v):
-    """Phi(v) - Phi(u) for u <= v without cancellation in either tail."""
-    r = 0.7071067811865476
-    if u >= 0.0:
-        return 0.5 * (math.erfc(u * r) - math.erfc(v * r))
-    if v <= 0.0:
-        return 0.5 * (math.erfc(-v * r) - math.erfc(-u * r))
-    return 1.0 - 0.5 * math.erfc(v * r) - 0.5 * math.erfc(-u * r)
-
-
-# 8-point Gauss-Legendre on [-1, 1]
-_GL_X = np.array([-0.9602898564975363, -0.7966664774136267, -0.5255324099163290, -0.1834346424956498,
-                  0.1834346424956498, 0.5255324099163290, 0.7966664774136267, 0.9602898564975363])
-_GL_W = np.array([0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.3626837833783620,
-                  0.3626837833783620, 0.3137066458778873, 0.2223810344533745, 0.1012285362903763])
-
-
-@njit
-def _gauss_quadratic(u, v, c0, c1, c2, glx, glw):
-    """int_u^v phi(x) (c0 + c1 y + c2 y^2) dx with y = v - x (closed form; Gauss-Legendre if narrow)."""
-    h = v - u
-    if h <= 0.0:
-        return 0.0
-    if h < 0.5:
-        s = 0.0
-        for i in range(glx.size):
-            y = 0.5 * h * (1.0 + glx[i])
-            s += glw[i] * _phi(v - y) * (c0 + y * (c1 + c2 * y))
-        return 0.5 * h * s
-    dphi = _ndiff(u, v)
-    pu = _phi(u)
-    pv = _phi(v)
-    m1 = v * dphi - pu + pv
-    m2 = (v * v + 1.0) * dphi + (u - 2.0 * v) * pu + v * pv
-    return c0 * dphi + c1 * m1 + c2 * m2
-
-
-@njit
-def _integrate_path(n, k, zstop, seg_sigma, seg_e2, seg_ghi, seg_glo, seg_a, seg_b, glx, glw):
-    """E_{z_0} dist^2 over z_0 > zstop from the recorded pieces (dist^2 = 0 above the first)."""
-    total = 0.0
-    for s in range(n):
-        a = seg_a[s]
-        b = seg_b[s]
-        c = (k - a) / b if b > 0 else 0.0
-        slope = (a + (k - a) * c) / k + k
-        sigma = seg_sigma[s]
-        q = k * k + a
-        d0 = q * sigma * sigma + seg_e2[s]
-        d1 = (2.0 * q * sigma + 2.0 * c * (k - a) * sigma) / slope
-        d2 = (q + b * c * c) / (slope * slope)
-        v = seg_ghi[s]
-        u = seg_glo[s]
-        if u < zstop:
-            u = zstop
-        total += _gauss_quadratic(u, v, d0, d1, d2, glx, glw)
-    return total
-
-
-@njit
-def _rb_block(win, lo, hi, s_lo, K, k, kappa, zstop, out_y, out_status, glx, glw):
-    """Rao-Blackwellised E_{z_0} dist^2 for each sample (row) of a block of sorted competitor windows."""
-    cap = hi - lo + 4
-    seg_sigma = np.empty(cap)
-    seg_theta = np.empty(cap)
-    seg_e2 = np.empty(cap)
-    seg_ghi = np.empty(cap)
-    seg_glo = np.empty(cap)
-    seg_a = np.empty(cap, dtype=np.int64)
-    seg_b = np.empty(cap, dtype=np.int64)
-    for i in range(win.shape[0]):
-        n, st = _walk(win[i], lo, hi, s_lo[i], K, k, kappa, zstop,
-                      seg_sigma, seg_theta, seg_e2, seg_ghi, seg_glo, seg_a, seg_b)
-        out_status[i] = st
-        if st == _OK:
-            out_y[i] = _integrate_path(n, k, zstop, seg_sigma, seg_e2, seg_ghi, seg_glo, seg_a, seg_b, glx, glw)
-        else:
-            out_y[i] = np.nan
-
-
-@njit
-def _project_rows(z, k, kappa, h, dist2):
-    """Exact projection of each row of z onto C_{kappa,k}; fills h and dist2."""
-    n = z.shape[0]
-    K = z.shape[1] - 1
-    cap = K + 4
-    seg_sigma = np.empty(cap)
-    seg_theta = np.empty(cap)
-    seg_e2 = np.empty(cap)
-    seg_ghi = np.empty(cap)
-    seg_glo = np.empty(cap)
-    seg_a = np.empty(cap, dtype=np.int64)
-    seg_b = np.empty(cap, dtype=np.int64)
-    for i in range(n):
-        z0 = z[i, 0]
-        w = z[i, 1:]
-        order = np.argsort(-w)
-        v = w[order]
-        m, st = _walk(v, 0, K, 0.0, K, k, kappa, z0, seg_sigma, seg_theta, seg_e2, seg_ghi, seg_glo, seg_a, seg_b)
-        for j in range(K + 1):
-            h[i, j] = z[i, j]
-        dist2[i] = 0.0
-        if m == 0:
-            continue  # feasible: the projection is z itself
-        s = m - 1
-        a = seg_a[s]
-        b = seg_b[s]
-        c = (k - a) / b if b > 0 else 0.0
-        slope = (a + (k - a) * c) / k + k
-        ds = (seg_ghi[s] - z0) / slope
-        sigma = seg_sigma[s] + ds
-        theta = seg_theta[s] - c * ds
-        h[i, 0] = z0 + k * sigma
-        for r in range(a):
-            h[i, 1 + order[r]] = v[r] - sigma
-        for r in range(a, a + b):
-            h[i, 1 + order[r]] = theta
-        acc = 0.0
-        for j in range(K + 1):
-            acc += (h[i, j] - z[i, j]) ** 2
-        dist2[i] = acc
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -330,30 +109,18 @@ def _order_stat_window(entropy, block, nb, K, lo, hi):
     Rank j (0-based) of sample i uses the j-th row of uniforms of the block's
     stream, so the same (entropy, block) gives the same uniforms for every K and
     window: results are nested in the window and smooth in K (common random numbers).
+    The uniforms become normal order statistics by Renyi's representation
+    (:func:`capacity.solvers.order_stats.normal_order_stats`, docs/theory.md §8).
     """
-    from scipy import special
-
     rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(block,)))
     logu = np.zeros(nb)
     s_lo = np.zeros(nb)
     win = np.empty((hi - lo, nb))
     for r0 in range(0, hi, _ROW_CHUNK):
         r1 = min(hi, r0 + _ROW_CHUNK)
-        x = 1.0 - rng.random((r1 - r0, nb))  # in (0, 1]
-        np.log(x, out=x)
-        x /= (K - np.arange(r0, r1, dtype=float))[:, None]  # Renyi: exponent 1/(K - j) for 0-based rank j
-        np.cumsum(x, axis=0, out=x)
-        x += logu
-        logu = x[-1].copy()
-        # top ranks: -ndtri(1 - U) with 1 - U = -expm1(log U); low ranks: ndtri(U) directly
-        low = x < -0.6931471805599453
-        vals = np.empty_like(x)
-        if low.any():
-            vals[low] = special.ndtri(np.exp(x[low]))
-            high = ~low
-            vals[high] = -special.ndtri(-np.expm1(x[high]))
-        else:
-            vals[:] = -special.ndtri(-np.expm1(x))
+        log_v = np.log(1.0 - rng.random((r1 - r0, nb)))  # uniforms in (0, 1]
+        vals, log_u = normal_order_stats(log_v, K, first_rank=r0, log_u_above=logu)
+        logu = log_u[-1].copy()
         if r1 <= lo:
             s_lo += vals.sum(axis=0)
         elif r0 >= lo:
@@ -382,12 +149,13 @@ def _estimate_samples(K, k, kappa, n, entropy):
             win, s_lo = _order_stat_window(entropy, block, nb, K, lo, hi)
             y = np.empty(nb)
             st = np.empty(nb, dtype=np.int64)
-            _rb_block(win, lo, hi, s_lo, K, k, kappa, -_Z0_CUT, y, st, _GL_X, _GL_W)
-            if np.all(st == _OK):
+            _kern.rao_blackwell_block(win, lo, hi, s_lo, K, k, kappa, -_Z0_CUT, y, st,
+                                      _kern.GL8_NODES, _kern.GL8_WEIGHTS)
+            if np.all(st == _kern.STATUS_OK):
                 break
-            if np.any(st == _NEED_BELOW):
+            if np.any(st == _kern.STATUS_NEED_BELOW):
                 below *= 4
-            if np.any(st == _NEED_ABOVE):
+            if np.any(st == _kern.STATUS_NEED_ABOVE):
                 above *= 4
         out[start:start + nb] = y
     return out
@@ -407,11 +175,13 @@ def _entropy(seed):
 
 
 @dataclass(frozen=True)
-class ListwiseDist2Result(_AsDict):
-    """E dist^2(z, C_{kappa,k}) by Monte Carlo: ``value`` +- ``stderr`` (one standard error).
+class ListwiseDist2Result(Result):
+    """E dist^2(z, C_{kappa,k}) by Monte Carlo: ``value`` +- ``stderr`` (one standard error; docs/theory.md §7).
 
     ``alpha_c = 1/value`` with ``alpha_c_stderr`` by the delta method.  ``seed``
     is the integer entropy actually used (re-running with it reproduces the result).
+    The estimator cannot fail (the window of order statistics widens until every
+    projection path fits), so there is no status.
     """
 
     K: int
@@ -424,14 +194,14 @@ class ListwiseDist2Result(_AsDict):
     n_samples: int
     seed: int
     method: str
-    success: bool
-    status: int
-    message: str
 
 
 @dataclass(frozen=True)
-class ListwiseAlphaResult(_AsDict):
-    """Listwise Gardner capacity alpha_c(K, k, kappa) = 1/E dist^2: ``value`` +- ``stderr`` (delta method)."""
+class ListwiseAlphaResult(Result):
+    """Listwise Gardner capacity alpha_c(K, k, kappa) = 1/E dist^2: ``value`` +- ``stderr`` (delta method).
+
+    docs/theory.md §7; no status (see :class:`ListwiseDist2Result`).
+    """
 
     K: int
     k: int
@@ -443,19 +213,17 @@ class ListwiseAlphaResult(_AsDict):
     n_samples: int
     seed: int
     method: str
-    success: bool
-    status: int
-    message: str
 
 
 @dataclass(frozen=True)
-class ListwisePcResult(_AsDict):
-    """Finite-size listwise capacity: the p solving p = N alpha_c(p - 1, k, kappa).
+class ListwisePcResult(Result):
+    """Finite-size listwise capacity: the p solving p = N alpha_c(p - 1, k, kappa) (docs/theory.md §7).
 
     ``value`` is p_c (``stderr`` its Monte Carlo standard error by the delta
     method); ``k`` is the tail size at p_c (fixed, or ceil(r (p_c - 1)) in the
     ratio form, then ``r`` is set); ``alpha`` = p_c / N; ``limit_alpha`` is the
-    large-K limit (ratio form only, else NaN).
+    large-K limit (ratio form only, else NaN).  Failures raise (``ValueError``,
+    :class:`~capacity.exceptions.ConvergenceError`), so there is no status.
     """
 
     d: float
@@ -476,9 +244,6 @@ class ListwisePcResult(_AsDict):
     n_evaluations: int
     seed: int
     method: str
-    success: bool
-    status: int
-    message: str
 
 
 # ----------------------------------------------------------------------------- public API
@@ -489,7 +254,7 @@ def _kappa_iv(kappa):
 
 
 def _kk_iv(K, k):
-    K = check_int("K", K, low=1, high=K_MAX)
+    K = check_int("K", K, low=1, high=K_MAX_LISTWISE)
     k = check_int("k", k, low=1, high=min(K, K_TAIL_MAX))
     return K, k
 
@@ -499,14 +264,14 @@ def _r_iv(r):
 
 
 def ratio_k(K, r):
-    """Tail size of the ratio form: k = ceil(r K), at least 1.
+    """Tail size of the ratio form: k = ceil(r K), at least 1 (docs/theory.md §7).
 
     Examples
     --------
     >>> ratio_k(1000, 0.1), ratio_k(10, 0.05), ratio_k(7, 1.0)
     (100, 1, 7)
     """
-    K = check_int("K", K, low=1, high=K_MAX)
+    K = check_int("K", K, low=1, high=K_MAX_LISTWISE)
     r = _r_iv(r)
     return _ratio_k(K, r)
 
@@ -519,6 +284,8 @@ def _ratio_k(K, r):
 
 def project_listwise(z, k, kappa=0.0):
     """Exact Euclidean projection onto C_{kappa,k} = {h : h_0 - mean(top-k of h_1..h_K) >= kappa}.
+
+    docs/theory.md §7 ("Tail-average margin and the exact projection path").
 
     Parameters
     ----------
@@ -542,7 +309,8 @@ def project_listwise(z, k, kappa=0.0):
     KKT: h_0 = z_0 + lambda and the competitors are prox_{(lambda/k) T_k}(w),
     computed through Moreau's identity from the capped-simplex projection; the
     multiplier solves a 1-D piecewise-linear monotone equation, walked exactly
-    (see the module notes).  k = 1 reproduces the top-1 projection (spec (T2)):
+    (see the module notes and docs/theory.md §7).  k = 1 reproduces the top-1
+    projection (docs/theory.md §2, eq. (T2)):
     competitors above t are set to t, h_0 = t + kappa.
 
     Examples
@@ -562,7 +330,7 @@ def project_listwise(z, k, kappa=0.0):
     z2 = np.ascontiguousarray(np.atleast_2d(zz))
     h = np.empty_like(z2)
     dist2 = np.empty(z2.shape[0])
-    _project_rows(z2, k, kappa, h, dist2)
+    _kern.project_rows(z2, k, kappa, h, dist2)
     if zz.ndim == 1:
         return h[0], float(dist2[0])
     return h, dist2
@@ -600,7 +368,7 @@ def listwise_dist2(K, k, *, kappa=0.0, n_samples=20000, seed=0):
 
     Notes
     -----
-    Spec (T1) with C_{kappa,k} (§7).  Exact in law: competitor order statistics
+    docs/theory.md §7: eq. (T1) with C_{kappa,k}.  Exact in law: competitor order statistics
     are sampled exactly (Renyi), z_0 is integrated in closed form along the
     exact projection path (Rao-Blackwellisation, which leaves only the
     competitor noise: for k = ceil(rK) the standard error falls like
@@ -622,15 +390,16 @@ def listwise_dist2(K, k, *, kappa=0.0, n_samples=20000, seed=0):
     return ListwiseDist2Result(
         K=K, k=k, kappa=kappa, value=mean, stderr=se,
         alpha_c=1.0 / mean, alpha_c_stderr=se / (mean * mean),
-        n_samples=n, seed=entropy, method=_METHOD, success=True, status=0, message="Monte Carlo estimate",
+        n_samples=n, seed=entropy, method=_METHOD,
     )
 
 
 def listwise_alpha_c(K, k, *, kappa=0.0, n_samples=20000, seed=0):
     """Listwise Gardner capacity alpha_c(K, k, kappa) = 1 / E dist^2(z, C_{kappa,k}) (Monte Carlo).
 
-    Same arguments as :func:`listwise_dist2`; the standard error of alpha is
-    the delta-method ``stderr(E) / E^2``.
+    docs/theory.md §7, eq. (T1) with C_{kappa,k}.  Same arguments as
+    :func:`listwise_dist2`; the standard error of alpha is the delta-method
+    ``stderr(E) / E^2``.
 
     Examples
     --------
@@ -642,7 +411,7 @@ def listwise_alpha_c(K, k, *, kappa=0.0, n_samples=20000, seed=0):
     return ListwiseAlphaResult(
         K=d.K, k=d.k, kappa=d.kappa, value=d.alpha_c, stderr=d.alpha_c_stderr,
         dist2=d.value, dist2_stderr=d.stderr, n_samples=d.n_samples, seed=d.seed,
-        method=d.method, success=d.success, status=d.status, message=d.message,
+        method=d.method,
     )
 
 
@@ -666,7 +435,8 @@ def listwise_limit_dist2(r, *, kappa=0.0):
     """Large-K limit of E dist^2 for k = ceil(rK): Gardner's integral at margin kappa + kappa_r.
 
     kappa_r = phi(Phi^{-1}(1 - r)) / r is the mean of a standard normal above
-    its (1 - r) quantile.  See the module notes for the derivation.
+    its (1 - r) quantile.  See the module notes and docs/theory.md §7
+    ("Large-K ratio limit") for the derivation.
 
     Examples
     --------
@@ -679,7 +449,9 @@ def listwise_limit_dist2(r, *, kappa=0.0):
 
 
 def listwise_limit_alpha(r, *, kappa=0.0):
-    """Large-K listwise capacity for k = ceil(rK): Gardner alpha_c(kappa + kappa_r), kappa_r = phi(Phi^{-1}(1-r))/r.
+    """Large-K listwise capacity for k = ceil(rK): Gardner's alpha_c(kappa + kappa_r) (docs/theory.md §7).
+
+    kappa_r = phi(Phi^{-1}(1 - r))/r.
 
     Parameters
     ----------
@@ -690,7 +462,7 @@ def listwise_limit_alpha(r, *, kappa=0.0):
 
     Notes
     -----
-    Spec §7: alpha_c(kappa)^{-1} = int_{-kappa}^inf Dt (t + kappa)^2
+    docs/theory.md §7: alpha_c(kappa)^{-1} = int_{-kappa}^inf Dt (t + kappa)^2
     = (1 + kappa^2) Phi(kappa) + kappa phi(kappa) (Gardner 1988), evaluated at
     kappa + kappa_r.  The capacity is p_c ~ alpha d^2, without the 1/ln p of
     top-1 retrieval.
@@ -704,7 +476,7 @@ def listwise_limit_alpha(r, *, kappa=0.0):
 
 
 def listwise_p_c(d, k=None, *, r=None, kappa=0.0, n_params=None, n_samples=4000, seed=0):
-    """Finite-size listwise capacity: the p solving p = N alpha_c(p - 1, k, kappa) (spec (T3) with §7).
+    """Finite-size listwise capacity: the p solving p = N alpha_c(p - 1, k, kappa) (docs/theory.md §7, eq. (T3)).
 
     Parameters
     ----------
@@ -772,10 +544,10 @@ def listwise_p_c(d, k=None, *, r=None, kappa=0.0, n_params=None, n_samples=4000,
     def E(p):
         if p not in cache:
             kk = k_of(p)
-            if kk > K_TAIL_MAX or p - 1 > K_MAX:
+            if kk > K_TAIL_MAX or p - 1 > K_MAX_LISTWISE:
                 raise ValueError(
                     f"`d` = {d:g} is too large for the Monte Carlo: it needs K = {p - 1} competitors with tail "
-                    f"size k = {kk} (allowed k <= {K_TAIL_MAX}, K <= {K_MAX:g})"
+                    f"size k = {kk} (allowed k <= {K_TAIL_MAX}, K <= {K_MAX_LISTWISE:g})"
                 )
             cache[p] = _dist2_mc(p - 1, kk, kappa, n, entropy)
         return cache[p][0]
@@ -804,7 +576,7 @@ def listwise_p_c(d, k=None, *, r=None, kappa=0.0, n_params=None, n_samples=4000,
         hi = max(lo + 1, int(1.5 * lo))
         while f(hi) <= 0.0:
             lo, hi = hi, 2 * hi
-    lo, hi = _integer_regula_falsi(f, lo, hi)
+    lo, hi = integer_regula_falsi(f, lo, hi)
     if r is not None:
         # first upcrossing: scan below the bracket for a non-storable p (the sawtooth of ceil(r (p - 1)))
         period = int(math.ceil(1.0 / r)) + 1
@@ -815,7 +587,7 @@ def listwise_p_c(d, k=None, *, r=None, kappa=0.0, n_params=None, n_samples=4000,
             lo2 = max(p_min, bad - 2 * period)
             while f(lo2) > 0.0:
                 lo2 = max(p_min, lo2 - 2 * period)
-            lo, hi = _integer_regula_falsi(f, lo2, bad)
+            lo, hi = integer_regula_falsi(f, lo2, bad)
     flo, fhi = f(lo), f(hi)
     pc = lo + (-flo) / (fhi - flo)
     # E and its standard error at p_c (interpolated), slope dE/dp by a +-5 % secant (common random numbers)
@@ -836,33 +608,5 @@ def listwise_p_c(d, k=None, *, r=None, kappa=0.0, n_params=None, n_samples=4000,
         p_log_p_over_d2=float(pc * math.log(pc) / (d * d)), p_over_d2=float(pc / (d * d)),
         limit_alpha=float("nan") if r is None else listwise_limit_alpha(r, kappa=kappa),
         n_samples=n, n_evaluations=len(cache), seed=entropy, method=_METHOD,
-        success=True, status=0, message="root bracketed between consecutive integers",
     )
 
-
-def _integer_regula_falsi(f, lo, hi, maxiter=200):
-    """Consecutive integers lo < hi with f(lo) <= 0 < f(hi), from a bracket.
-
-    Regula falsi on the integers; when the same end is kept twice in a row the
-    next step bisects, so the bracket at least halves every other step.
-    """
-    flo, fhi = f(lo), f(hi)
-    kept = 0  # +1: lo moved last time, -1: hi moved last time
-    stalled = False
-    for _ in range(maxiter):
-        if hi - lo <= 1:
-            return lo, hi
-        if stalled:
-            p = (lo + hi) // 2
-        else:
-            p = int(round(lo + (-flo) / (fhi - flo) * (hi - lo)))
-        p = min(hi - 1, max(lo + 1, p))
-        fp = f(p)
-        moved = 1 if fp <= 0.0 else -1
-        stalled = moved == kept and not stalled
-        kept = moved
-        if fp <= 0.0:
-            lo, flo = p, fp
-        else:
-            hi, fhi = p, fp
-    raise RuntimeError("integer regula falsi did not converge")  # pragma: no cover

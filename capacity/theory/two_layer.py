@@ -1,15 +1,15 @@
-r"""Capacity of two-layer linear memories f(x) = W2 W1 x (spec/theory.md §6).
+r"""Capacity of two-layer linear memories f(x) = W2 W1 x (docs/theory.md §6).
 
 W1 is m x d, W2 is d x m (hidden width m).  Both predictions below are the
-finite-size equation (T3), p = N alpha_c(p - 1, kappa), with a parameter count N
+finite-size equation (T3) of docs/theory.md §2, p = N alpha_c(p - 1, kappa), with a parameter count N
 that depends on which layers are trained:
 
 - **frozen first layer** (W1 random with N(0, 1/d) entries, only W2 trained): the
   problem is the one-layer LP with inputs replaced by the Gaussian hidden codes
   W1 x in R^m, so (T3) holds with N = d m, at the same level of exactness as the
-  one-layer theory (spec §2);
+  one-layer theory (docs/theory.md §2);
 - **both layers trained**: the product W2 W1 ranges over the d x d matrices of rank
-  <= m, a non-convex set.  The *working conjecture* of spec §6 replaces N by the
+  <= m, a non-convex set.  The *working conjecture* of docs/theory.md §6 replaces N by the
   dimension of that manifold, N_eff = 2 d m - m^2 for m <= d (and d^2, the
   one-layer value, for m >= d, where every d x d matrix is a product).  This is a
   conjecture to be tested by the simulator (``capacity.simulate.two_layer``), not
@@ -21,9 +21,10 @@ Giorlandino, Goldt, Maillard, "Factual recall in linear associative memories:
 sharp asymptotics and mechanistic insights", arXiv:2605.10795 (two-layer
 generalisation).
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .._validation import check_real
+from ..results import Result
 from .decoupled import KAPPA_MAX, solve_p_c
 
 __all__ = ["M_MAX", "TwoLayerCapacityResult", "n_params_two_layer", "p_c_two_layer"]
@@ -33,13 +34,14 @@ M_MAX = 1e12
 
 
 @dataclass(frozen=True)
-class TwoLayerCapacityResult:
-    """(T3) prediction p = N alpha_c(p - 1, kappa) for a two-layer memory of width m.
+class TwoLayerCapacityResult(Result):
+    """(T3) prediction p = N alpha_c(p - 1, kappa) for a two-layer memory of width m (docs/theory.md §6).
 
-    ``conjecture`` is True when the value rests on spec §6's working conjecture
-    (both layers trained and m < d: N_eff = 2 d m - m^2), False when it is the (T3)
-    theory proper (frozen first layer, N = d m; or trained with m >= d, N = d^2).
-    ``message`` says which.
+    ``conjecture`` is True when the value rests on the working conjecture of
+    docs/theory.md §6 (both layers trained and m < d: N_eff = 2 d m - m^2), False
+    when it is the (T3) theory proper (frozen first layer, N = d m; or trained
+    with m >= d, N = d^2).  ``basis`` says which in words.  The root search
+    cannot fail without raising, so there is no status.
     """
 
     d: float
@@ -52,13 +54,7 @@ class TwoLayerCapacityResult:
     alpha_c: float
     p_log_p_over_d2: float
     conjecture: bool
-    success: bool
-    status: int
-    message: str
-
-    def to_dict(self):
-        """The result as a dict of plain Python scalars (JSON-serialisable)."""
-        return {k: (v.item() if hasattr(v, "item") else v) for k, v in asdict(self).items()}
+    basis: str
 
 
 def _two_layer_iv(d, m, trained):
@@ -70,7 +66,7 @@ def _two_layer_iv(d, m, trained):
 
 
 def n_params_two_layer(d, m, *, trained=False):
-    r"""Parameter count N that enters (T3) for a two-layer memory W2 W1 of width m.
+    r"""Parameter count N that enters (T3) for a two-layer memory W2 W1 of width m (docs/theory.md §6).
 
     Parameters
     ----------
@@ -82,7 +78,7 @@ def n_params_two_layer(d, m, *, trained=False):
         False: W1 frozen at random, N = d m (exact count of trained parameters).
         True: both layers trained, N_eff = 2 d m - m^2 for m <= d and d^2 for
         m >= d (the dimension of the rank-<= m matrices; a *conjectured* effective
-        count, spec §6).
+        count, docs/theory.md §6).
 
     Returns
     -------
@@ -106,6 +102,8 @@ def n_params_two_layer(d, m, *, trained=False):
 def p_c_two_layer(d, m, *, trained=False, kappa=0.0):
     r"""Predicted finite-size capacity of a two-layer linear memory (frozen: theory; trained: conjecture).
 
+    docs/theory.md §6.
+
     Parameters
     ----------
     d : float
@@ -115,18 +113,19 @@ def p_c_two_layer(d, m, *, trained=False, kappa=0.0):
     trained : bool, optional
         False (default): first layer frozen at random, only W2 trained; the value
         is the (T3) prediction with N = d m.  True: both layers trained; for m < d
-        the value is the **conjectured** capacity with N_eff = 2 d m - m^2 (spec §6's
-        working conjecture, which the simulator tests); for m >= d it is the
-        one-layer (T3) value (N = d^2), exact at the level of spec §2.
+        the value is the **conjectured** capacity with N_eff = 2 d m - m^2 (the
+        working conjecture of docs/theory.md §6, which the simulator tests); for
+        m >= d it is the one-layer (T3) value (N = d^2), exact at the level of
+        docs/theory.md §2.
     kappa : float, optional
         Normalised margin, ``0 <= kappa <= 50``.
 
     Returns
     -------
     TwoLayerCapacityResult
-        ``p_c`` solving p = N alpha_c(p - 1, kappa) (spec (T3)) for N =
-        :func:`n_params_two_layer` ``(d, m, trained=trained)``; ``conjecture`` is
-        True (and ``message`` says so) when ``trained`` and m < d.
+        ``p_c`` solving p = N alpha_c(p - 1, kappa) (docs/theory.md §2, eq. (T3))
+        for N = :func:`n_params_two_layer` ``(d, m, trained=trained)``;
+        ``conjecture`` is True (and ``basis`` says so) when ``trained`` and m < d.
 
     Raises
     ------
@@ -137,7 +136,7 @@ def p_c_two_layer(d, m, *, trained=False, kappa=0.0):
     Notes
     -----
     Frozen W1: the hidden codes W1 x are Gaussian in R^m, so the Gardner count of
-    spec §2 applies with d m parameters.  Trained, m >= d: identical to the
+    docs/theory.md §2 applies with d m parameters.  Trained, m >= d: identical to the
     one-layer :func:`capacity.theory.p_c` (every d x d matrix is a product W2 W1).
     Trained, m < d: the Gardner argument needs a convex solution space and the
     rank-<= m products are not convex, so N_eff is a guess; the certified
@@ -161,11 +160,12 @@ def p_c_two_layer(d, m, *, trained=False, kappa=0.0):
     r = solve_p_c(d, kappa=kappa, n_params=n)
     conjecture = trained and m < d
     if conjecture:
-        what = "CONJECTURE (spec §6, not derived): (T3) with N_eff = 2 d m - m^2, the dimension of rank-m matrices"
+        what = ("CONJECTURE (docs/theory.md §6, not derived): (T3) with N_eff = 2 d m - m^2, "
+                "the dimension of rank-m matrices")
     elif trained:
         what = "(T3) with N = d^2: for m >= d every d x d matrix is a product W2 W1"
     else:
         what = "(T3) with N = d m: frozen random first layer, Gaussian hidden codes"
     return TwoLayerCapacityResult(d=d, m=m, trained=trained, kappa=kappa, n_params=n, p_c=r.p_c, K=r.K,
                                   alpha_c=r.alpha_c, p_log_p_over_d2=r.p_log_p_over_d2, conjecture=conjecture,
-                                  success=r.success, status=r.status, message=f"{what}; {r.message}")
+                                  basis=what)

@@ -9,8 +9,8 @@ Quantity
 Exact anchors: K = 1 gives  int_{-k'}^inf phi(t) (t+k')^2 dt = (1+k'^2) Phi(k') + k' phi(k')
 with k' = kappa/sqrt(2);  K = 2, kappa = 0 gives exactly 5/6.
 
-Method ("tilted Bromwich contour", spec (T4) of the project)
------------------------------------------------------------
+Method ("tilted Bromwich contour", docs/theory.md §2, eq. (T4))
+--------------------------------------------------------------
 With Psi(x) = x Phi(x) + phi(x), G_s = sum_k (z_k - s)_+ and X_s = s + kappa + Z - G_s
 (Z ~ N(0,1) independent of z_1..z_K),
 
@@ -634,7 +634,7 @@ def main():
                 d["abs_err_vs_exact_A"] = float(abs(vA - exact[(K, kap)]))
             diags.append(d)
     doc = {
-        "method": ("tilted Bromwich contour (spec T4): E = 2 int ds [Psi(s+kappa) - E(X_s)_+], "
+        "method": ("tilted Bromwich contour (docs/theory.md T4): E = 2 int ds [Psi(s+kappa) - E(X_s)_+], "
                    "E(X_s)_+ by trapezoidal rule on Re(lambda)=eta with Poisson-summation "
                    "error bounds, Mills ratio by fixed-point Taylor stepping checked against "
                    "mpmath.erfc, adaptive Gauss-Kronrod G10/K21 in s; computed twice with "
