@@ -1,4 +1,4 @@
-"""Theory vs simulation: p50 of the certified LP/LDP simulator against the theory's p_c (T3).
+"""Theory vs simulation: p50 of the certified LP/LDP simulator against the theory's p_c (docs/theory.md, T3).
 
 For d in {8, 10, 12, 16, 20, 24, 32} and both models, trials at a grid of p around
 the theory's p_c (the grid is only *where* we sample; the estimate comes from the
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capacity import __version__, p_c  # noqa: E402
-from capacity.sweeps.capacity_sweep import simulate_capacity  # noqa: E402
+from capacity.simulate.sweep import simulate_capacity  # noqa: E402
 
 TRIALS = {8: 40, 10: 40, 12: 40, 16: 30, 20: 24, 24: 24, 32: 20}
 FRACTIONS = (0.85, 0.92, 1.0, 1.08, 1.15)
@@ -66,7 +66,7 @@ def main(argv=None):
         "p50: logistic maximum-likelihood fit of P(feasible) in p with a 95% bootstrap CI (1000 replicates);",
         "where the data are separated (a clean switch) the fit column says isotonic-interpolation and the",
         "interval is the bracketing pair of grid points; n/a: too few bootstrap replicates could be fitted.",
-        "theory: p_c solving p = d^2 alpha_c(p - 1, 0) (spec (T3)). Counts: p:feasible/decided.",
+        "theory: p_c solving p = d^2 alpha_c(p - 1, 0) (docs/theory.md, eq. T3). Counts: p:feasible/decided.",
         "",
         "| d | model | trials/p | p50 | 95% CI | fit | theory p_c | p50 / p_c | undecided | counts |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -1,8 +1,8 @@
 """Mechanism of the optimal memory: max-margin laws and weight spectra, theory vs simulation.
 
-Issue 4, items 1 and 3 (spec/theory.md §3, spec/simulator.md §3).  For d in {16, 24, 32}
+docs/theory.md §3 and docs/simulator.md §3.  For d in {16, 24, 32}
 and loads alpha = f * alpha_c (f in {0.25, 0.5, 0.75}), where the number of facts p solves
-p = f d^2 alpha_c(p - 1, 0) (the (T3) equation with N = f d^2), this script samples
+p = f d^2 alpha_c(p - 1, 0) (docs/theory.md, eq. T3 with N = f d^2), this script samples
 instances of the coupled and decoupled memories (Gaussian and unit-sphere embeddings),
 solves each for its Frobenius max-margin W (certified: every p K margin re-scored) and
 compares, at ||W||_F = d:
@@ -22,7 +22,7 @@ compares, at ||W||_F = d:
 Theory (capacity.theory) is computed here, in the report, never fed to the simulator.
 Every finished trial is committed to benchmarks/results/mechanism.sqlite; rerunning resumes.
 
-Run:  python benchmarks/results_mechanism.py [--jobs 2] [--quick]
+Run:  python benchmarks/results_mechanism.py [--jobs 2] [--quick] [--store FILE] [--out FILE]
 Writes benchmarks/results/mechanism.md (and prints it).
 """
 import argparse
@@ -82,7 +82,7 @@ def projection_laws(K, kappa, n, seed):
     """Exact sampling of the projection of z ~ N(0, I_{K+1}) onto C_kappa with all K competitors
     materialised (K is a few hundred here): returns (h0, top competitor field, all competitor fields).
 
-    Spec (T2): sort competitors descending; t_j = (z_0 - kappa + sum_{i<=j} z_(i)) / (j + 1); the
+    docs/theory.md §2, eq. (T2): sort competitors descending; t_j = (z_0 - kappa + sum_{i<=j} z_(i)) / (j + 1); the
     level is t_j for the first j with z_(j+1) <= t_j; h0 = max(z_0, t + kappa), h_k = min(z_k, t).
     """
     rng = np.random.default_rng(seed)
@@ -127,6 +127,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="d = 16 only, 3 trials (smoke test)")
+    ap.add_argument("--store", default=str(STORE))
+    ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
     ds = (16,) if args.quick else DS
     trials = {d: (3 if args.quick else TRIALS[d]) for d in ds}
@@ -139,7 +141,7 @@ def main(argv=None):
         {"experiment": "margin-detail", "model": "decoupled", "d": TREND_D, "p": trend_p, "K": None,
          "embedding": emb, "seed": SEED, "trial": t} for emb in EMBEDDINGS for t in range(TREND_TRIALS)]
     t0 = time.perf_counter()
-    results = run_sweep(margin_detail, tasks + trend_tasks, store=STORE, jobs=args.jobs)
+    results = run_sweep(margin_detail, tasks + trend_tasks, store=args.store, jobs=args.jobs)
     trend_results = results[len(tasks):]
     results = results[:len(tasks)]
     by = {}
@@ -258,7 +260,7 @@ def main(argv=None):
                          f"{kh.mean() / kst:.3f} |")
     text = "\n".join(lines) + "\n"
     if not args.quick:
-        OUT.write_text(text)
+        Path(args.out).write_text(text)
     print(text)
 
 

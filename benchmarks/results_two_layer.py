@@ -1,16 +1,16 @@
 """Two-layer linear memories W2 W1 x: certified p50 vs hidden width, theory and conjecture beside.
 
-Spec: shared/spec/theory.md §6, shared/spec/simulator.md §5.  For d in {12, 16, 24} and
+docs/theory.md §6, docs/simulator.md §5.  For d in {12, 16, 24} and
 m in {d/4, d/2, 3d/4, d}, decoupled model, kappa = 0, N(0, I/d) embeddings:
 
 - **frozen** W1 (random, N(0, 1/d) entries; only W2 trained): exact certified verdicts from
   the LP/LDP engine on the coded instance; p50 by the logistic fit of
-  capacity.simulate.estimate; compared with the theory p_c solving (T3) with N = d m;
+  capacity.simulate.estimate; compared with the theory p_c solving (docs/theory.md, T3) with N = d m;
 - **trained** (both layers): certified-feasible products from alternating exact convex solves
   (capacity.simulate.two_layer); a search that finds nothing is *not* an infeasibility proof,
   so P(feasible) and p50 are lower bounds (p50_lower_bound); certified-infeasible trials come
   from the one-layer certificate (rank <= m products are d x d matrices).  Compared with the
-  *conjecture* p_c with N_eff = 2 d m - m^2 (spec §6) and with the one-layer p_c (N = d^2).
+  *conjecture* p_c with N_eff = 2 d m - m^2 (docs/theory.md §6) and with the one-layer p_c (N = d^2).
   At m = d the trained verdict is the one-layer verdict (exact).
 
 Grids (only where trials are sampled; the estimates come from the verdicts): frozen p_c(dm) x
@@ -113,7 +113,7 @@ def run_cell(d, m, trained, ps, trials, store):
 
 
 def implied_n(p50):
-    """The parameter count N for which (T3) predicts this p50: N = p E dist^2(p - 1)."""
+    """The parameter count N for which eq. (T3) of docs/theory.md predicts this p50: N = p E dist^2(p - 1)."""
     return p50 * expected_dist2(p50 - 1.0) if math.isfinite(p50) and p50 > 2 else float("nan")
 
 
@@ -218,13 +218,14 @@ def report(rows, wall, args):
         "",
         "- **frozen**: W1 random (N(0, 1/d)), only W2 trained; exact certified verdicts (LP/LDP engine on the coded "
         "instance); p50 = logistic MLE with 95% bootstrap CI (isotonic interpolation + bracketing grid points when "
-        "the data are separated). Theory: p_c solving p = d m alpha_c(p - 1) (spec (T3), N = d m).",
+        "the data are separated). Theory: p_c solving p = d m alpha_c(p - 1) (docs/theory.md, eq. T3, N = d m).",
         "- **trained**: both layers, alternating exact convex solves (one-layer-SVD start, the frozen W1, 3 random "
         "W1); a found product is certified on all p K constraints; a miss is **not** a proof, so the trained "
         "P(feasible) and p50 are **lower bounds** (`p50_lower_bound`: certified feasible / all trials). Certified "
         "infeasible trials come from the one-layer Gordan certificate. At m = d the verdict is the one-layer one "
         "(exact).",
-        "- conjecture: p_c with N_eff = 2 d m - m^2 (spec §6 working conjecture); one-layer: p_c with N = d^2.",
+        "- conjecture: p_c with N_eff = 2 d m - m^2 (docs/theory.md §6, working conjecture); "
+        "one-layer: p_c with N = d^2.",
         f"- trials per p: {', '.join(f'd = {d}: {n}' for d, n in TRIALS.items())} (fewer at d = 24 for time).",
         "",
         "## p50 vs m/d",

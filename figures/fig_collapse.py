@@ -2,7 +2,7 @@
 
 Certified verdicts from the committed store ``benchmarks/results/agreement.sqlite`` (kappa = 0,
 N(0, I/d) embeddings, d = 8 ... 32), P(feasible) on the decided trials with 95 % Clopper-Pearson
-intervals (``capacity.simulate.binomial_ci``), p rescaled by the exact theory p_c(d) of spec (T3).
+intervals (``capacity.simulate.binomial_ci``), p rescaled by the exact theory p_c(d) (docs/theory.md §2, eq. T3).
 If the finite-size theory is right, the curves of every d cross 1/2 at p / p_c = 1 (vertical line)
 and steepen with d; the coupled model's curves sit slightly to the right.
 """

@@ -1,6 +1,6 @@
 """Max margin kappa*(alpha) of the theory versus the certified simulations' kappa_hat, d = 16, 24, 32, 48.
 
-Theory (spec §3): along p = alpha d^2 with K = p - 1, kappa* solves alpha E dist^2(K, kappa*) = 1
+Theory (docs/theory.md §3): along p = alpha d^2 with K = p - 1, kappa* solves alpha E dist^2(K, kappa*) = 1
 (``capacity.kappa_star``); it falls to 0 at the finite-size capacity alpha_c(d) = p_c(d) / d^2.
 Simulation: the normalised margin kappa_hat = min margin / (||W||_F / d) of the Frobenius
 max-margin memory, from the committed store ``benchmarks/results/mechanism.sqlite`` (experiment

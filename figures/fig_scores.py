@@ -4,7 +4,7 @@ Top row, optimal memory: the correct scores y_mu^T W x_mu and the top-competitor
 Frobenius max-margin W (||W||_F = d) of the certified instances in the committed store
 ``benchmarks/results/mechanism.sqlite`` (experiment "margin-detail", Gaussian embeddings, d = 32,
 p = 105, i.e. alpha = 0.5 alpha_c(p - 1, 0)), pooled over trials, coupled and decoupled; overlaid,
-the theory's laws (spec §3): the projection of z ~ N(0, I_{K+1}) onto C_kappa* with K = p - 1 and
+the theory's laws (docs/theory.md §3): the projection of z ~ N(0, I_{K+1}) onto C_kappa* with K = p - 1 and
 kappa* solving (p/d^2) E dist^2(K, kappa*) = 1, correct field h_0 = max(z_0, t* + kappa*) and top
 competitor max_k min(z_k, t*), sampled exactly with all K competitors (the sampler of
 ``benchmarks/results_mechanism.py``).  Bottom row, Hebbian memory W_H = sum_mu y_mu x_mu^T on the
@@ -39,7 +39,7 @@ def parameters(quick):
 def projection_laws(K, kappa, n, seed, chunk=10_000):
     """Exact samples of the projection of z ~ N(0, I_{K+1}) onto C_kappa, all K competitors drawn.
 
-    Spec (T2): sort competitors descending; t_j = (z_0 - kappa + sum_{i<=j} z_(i)) / (j + 1); the
+    docs/theory.md §2, eq. (T2): sort competitors descending; t_j = (z_0 - kappa + sum_{i<=j} z_(i)) / (j + 1); the
     level is t_j for the first j with z_(j+1) <= t_j; h0 = max(z_0, t + kappa), h_k = min(z_k, t).
     Returns (h0, top competitor field).  Same sampler as ``benchmarks/results_mechanism.py``, in chunks.
     """

@@ -1,13 +1,13 @@
 """Slow-but-obvious reference implementations the fast paths are compared with.
 
-Nothing here imports the code under test.
+Nothing here imports the code under test: plain NumPy and SciPy only.
 """
 import numpy as np
-from scipy.optimize import nnls
+from scipy.optimize import linprog, nnls
 
 
 def naive_dist2_samples(K, kappa, n, rng, chunk=2000):
-    """dist^2(z, C_kappa) for n samples z ~ N(0, I_{K+1}), by the spec's sorting algorithm (T2).
+    """dist^2(z, C_kappa) for n samples z ~ N(0, I_{K+1}), by the sorting algorithm (docs/theory.md §2, T2).
 
     Sort the K competitors descending; for j = 1, 2, ... set
     t_j = (z_0 - kappa + sum_{i<=j} z_(i)) / (j + 1) and accept the first j with
@@ -56,3 +56,48 @@ def gardner_k1(kappa):
         a = mpmath.mpf(kappa) / mpmath.sqrt(2)
         val = mpmath.quad(lambda t: mpmath.npdf(t) * (t + a) ** 2, [-a, 0, 5, mpmath.inf])
         return float(val)
+
+
+def dense_rows(x, y, competitors):
+    """Every constraint row vec((y_mu - c) x_mu^T) of a linear memory, written out densely.
+
+    ``x`` (p, n_in) inputs, ``y`` (p, n_out) targets, ``competitors`` (p, K, n_out) with
+    ``competitors[mu, k]`` the k-th competitor of input mu.  Row mu K + k is the flattened
+    (row-major, like ``W.ravel()`` for W of shape (n_out, n_in)) outer product
+    (y_mu - c_{mu k}) x_mu^T, so ``rows @ W.ravel()`` are the margins
+    y_mu.W x_mu - c_{mu k}.W x_mu.
+    """
+    x, y, competitors = (np.asarray(a, dtype=float) for a in (x, y, competitors))
+    p, K, n_out = competitors.shape
+    n_in = x.shape[1]
+    rows = np.empty((p * K, n_out * n_in))
+    for mu in range(p):
+        for k in range(K):
+            rows[mu * K + k] = np.outer(y[mu] - competitors[mu, k], x[mu]).ravel()
+    return rows
+
+
+def coupled_competitors(y):
+    """Competitors of the coupled model, (p, p - 1, n): for input mu, the other targets in order."""
+    y = np.asarray(y, dtype=float)
+    return np.stack([np.delete(y, mu, axis=0) for mu in range(len(y))])
+
+
+def dense_lp_tau(rows):
+    """max tau s.t. rows w >= tau, -1 <= w_i <= 1, tau <= 1, by scipy's dense HiGHS LP.
+
+    The instance is feasible (some w has every row product > 0) iff tau* > 0.  Returns tau*.
+    """
+    rows = np.asarray(rows, dtype=float)
+    n = rows.shape[1]
+    c = np.zeros(n + 1)
+    c[-1] = -1.0  # maximise tau
+    a_ub = np.hstack([-rows, np.ones((len(rows), 1))])  # tau - rows w <= 0
+    res = linprog(c, A_ub=a_ub, b_ub=np.zeros(len(rows)), bounds=[(-1, 1)] * n + [(None, 1)], method="highs")
+    assert res.status == 0, res.message
+    return float(res.x[-1])
+
+
+def dense_lp_feasible(rows, tol=1e-9):
+    """Whether the dense LP :func:`dense_lp_tau` finds tau* > ``tol`` (no certificate)."""
+    return dense_lp_tau(rows) > tol

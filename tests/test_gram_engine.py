@@ -1,28 +1,30 @@
 """The "gram" feasibility engine: Gram-form warm-started Lawson-Hanson NNLS under the same certificates."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
-from scipy.optimize import linprog, nnls
+from scipy.optimize import nnls
 
 from capacity.simulate import make_instance, solve_feasibility
 from capacity.simulate._gram import GramNNLS
-from capacity.simulate.feasibility import (
-    _competitors_of, constraint_rows, gram_cutting_planes, verify_certificate, verify_separating,
-)
+from capacity.simulate.feasibility import _competitors_of, gram_cutting_planes, verify_certificate, verify_separating
+
+from .naive import dense_lp_feasible, dense_rows
+
+
+def _all_rows(inst):
+    """Every constraint row vec((y_mu - c) x_mu^T), row mu K + k, written out densely (tests/naive.py)."""
+    comps = np.concatenate([inst.competitor_block(b) for b in range(inst.n_blocks())])
+    return dense_rows(inst.x, inst.y, comps)
 
 
 def _dense_lp_verdict(inst):
     """max tau s.t. d A w >= tau, -1 <= w <= 1, tau <= 1 on all p K rows (no certificate)."""
-    d = inst.d
-    pairs = np.array([(mu, k) for mu in range(inst.p) for k in range(inst.K)])
-    comps = np.concatenate([inst.competitor_block(b).reshape(-1, d) for b in range(inst.n_blocks())])
-    A = constraint_rows(inst, pairs, comps) * d
-    n = A.shape[1]
-    c = np.zeros(n + 1)
-    c[-1] = -1.0
-    r = linprog(c, A_ub=np.hstack([-A, np.ones((len(A), 1))]), b_ub=np.zeros(len(A)),
-                bounds=[(-1, 1)] * n + [(None, 1)], method="highs")
-    assert r.status == 0
-    return "feasible" if -r.fun > 1e-9 else "infeasible"
+    return "feasible" if dense_lp_feasible(_all_rows(inst) * inst.d) else "infeasible"
 
 
 CASES = [(model, d, p, t) for model in ("decoupled", "coupled") for (d, p) in ((4, 9), (5, 12), (6, 15), (8, 22))
@@ -75,7 +77,8 @@ def _feasible_instance():
 def test_gordan_certificate_verifies_and_corruption_is_rejected():
     inst, pairs, u = _infeasible_instance()
     sup = np.nonzero(u > 0)[0]
-    rows = constraint_rows(inst, pairs[sup], _competitors_of(inst, pairs[sup]))
+    all_rows = _all_rows(inst)
+    rows = all_rows[pairs[sup, 0] * inst.K + pairs[sup, 1]]
     lam = u[sup]
     assert verify_certificate(rows, lam, inst.d) <= 1e-10
     # corrupted certificates: one weight removed, weights scrambled, one row swapped for another
@@ -84,7 +87,7 @@ def test_gordan_certificate_verifies_and_corruption_is_rejected():
     assert verify_certificate(rows, bad, inst.d) > 1e-7
     assert verify_certificate(rows, np.random.default_rng(0).permutation(lam), inst.d) > 1e-7
     rows2 = rows.copy()
-    rows2[np.argmax(lam)] = constraint_rows(inst, np.array([[0, 0]]), inst.competitor(0, 0)[None])[0] * 0.5
+    rows2[np.argmax(lam)] = all_rows[0] * 0.5  # row (mu, k) = (0, 0), halved
     assert verify_certificate(rows2, lam, inst.d) > 1e-7
 
 
@@ -239,3 +242,43 @@ def test_competitor_cache_on_projected_instance():
     assert np.array_equal(cache.competitors(pairs), _competitors_of(inst, pairs))
     r = solve_feasibility(inst, method="gram")
     assert r.verdict == solve_feasibility(inst, method="ldp").verdict
+
+
+# --- the Numba kernels as plain Python ------------------------------------------------------------------
+_NO_JIT_CASES = [("decoupled", 6, 15, 0), ("decoupled", 8, 22, 1), ("coupled", 6, 15, 2), ("coupled", 8, 22, 3),
+                 ("decoupled", 12, 44, 0)]
+_NO_JIT_SCRIPT = """
+import json, sys
+import numpy as np
+from capacity.simulate import make_instance, solve_feasibility
+from capacity.simulate._gram import _delete_columns
+
+out = {"verdicts": [solve_feasibility(make_instance(m, d, p, seed=5, trial=t), method="gram").verdict
+                    for m, d, p, t in json.loads(sys.argv[1])]}
+rng = np.random.default_rng(0)
+A = rng.standard_normal((45, 40))
+H = A.T @ A
+R = np.zeros((44, 44))
+R[:40, :40] = np.linalg.cholesky(H).T
+pos = np.array([3, 4, 17, 39], dtype=np.int64)
+ns = _delete_columns(R, 40, pos, block=0)
+keep = np.setdiff1d(np.arange(40), pos)
+Rf = np.linalg.cholesky(H[np.ix_(keep, keep)]).T
+out["delete_err"] = float(np.abs(R[:ns, :ns] - Rf).max() / np.abs(Rf).max())
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_gram_kernels_run_without_jit():
+    # every Numba kernel of the gram engine is plain Python underneath (NUMBA_DISABLE_JIT=1): same verdicts
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, "-c", _NO_JIT_SCRIPT, json.dumps(_NO_JIT_CASES)], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    jit = [solve_feasibility(make_instance(m, d, p, seed=5, trial=t), method="gram").verdict
+           for m, d, p, t in _NO_JIT_CASES]
+    assert res["verdicts"] == jit
+    assert set(jit) == {"feasible", "infeasible"}
+    assert res["delete_err"] <= 1e-12

@@ -8,16 +8,21 @@ from numpy.testing import assert_allclose
 from scipy.special import comb
 
 from capacity.simulate import hebbian_recall, make_instance, solve_feasibility, solve_max_margin
-from capacity.simulate.feasibility import constraint_rows, verify_certificate, verify_separating
+from capacity.simulate.feasibility import verify_certificate, verify_separating
 from capacity.simulate.instances import Instance
-from capacity.sweeps.capacity_sweep import simulate_capacity
+from capacity.simulate.sweep import simulate_capacity, summarize_margins
+
+from .naive import coupled_competitors, dense_rows
 
 
 def _all_rows(inst):
-    """Every constraint row, by brute force (one row per (mu, k), competitors block by block)."""
-    pairs = np.array([(mu, k) for mu in range(inst.p) for k in range(inst.K)])
-    comps = np.concatenate([inst.competitor_block(b).reshape(-1, inst.d) for b in range(inst.n_blocks())])
-    return constraint_rows(inst, pairs, comps)
+    """Every constraint row, written out densely (tests/naive.py) from the instance's arrays: the coupled
+    competitors are the other targets, the decoupled ones the instance's stored blocks."""
+    if inst.model == "coupled":
+        comps = coupled_competitors(inst.y)
+    else:
+        comps = np.concatenate([inst.competitor_block(b) for b in range(inst.n_blocks())])
+    return dense_rows(inst.x, inst.y, comps)
 
 
 # --- instances --------------------------------------------------------------------------------
@@ -143,7 +148,21 @@ def test_hebbian_small_load_recalls_everything():
     assert not big.all_recalled
 
 
-# --- sweeps: determinism and persistence ------------------------------------------------------
+# --- sweeps: determinism, persistence, summaries -----------------------------------------------
+def test_simulate_capacity_resumes_from_the_store(tmp_path):
+    kw = dict(trials=4, seed=9, n_boot=50, progress=False)
+    a = simulate_capacity("decoupled", 6, [12, 16], jobs=1, store=tmp_path / "a.sqlite", **kw)
+    assert [(r["p"], r["trial"]) for r in a.records] == [(p, t) for p in (12, 16) for t in range(4)]
+    assert a.n_undecided == sum(pt.n_undecided for pt in a.points) == [r["verdict"] for r in a.records].count(
+        "undecided")
+    # rerunning resumes from the store: nothing recomputed, identical answer
+    c = simulate_capacity("decoupled", 6, [12, 16], jobs=1, store=tmp_path / "a.sqlite", **kw)
+    assert json.dumps(c.records) == json.dumps(a.records)
+    assert json.dumps(c.to_dict()) == json.dumps(a.to_dict())
+    assert "records" not in a.to_dict() and a.to_dict()["p50"] == a.p50.p50
+
+
+@pytest.mark.slow
 def test_simulate_capacity_is_deterministic_across_jobs(tmp_path):
     kw = dict(trials=4, seed=9, n_boot=50, progress=False)
     a = simulate_capacity("decoupled", 6, [12, 16], jobs=1, store=tmp_path / "a.sqlite", **kw)
@@ -151,6 +170,55 @@ def test_simulate_capacity_is_deterministic_across_jobs(tmp_path):
     strip = lambda recs: json.dumps([{k: v for k, v in r.items() if k != "seconds"} for r in recs])  # noqa: E731
     assert strip(a.records) == strip(b.records)
     assert json.dumps([pt.to_dict() for pt in a.points]) == json.dumps([pt.to_dict() for pt in b.points])
-    # rerunning resumes from the store: nothing recomputed, identical answer
-    c = simulate_capacity("decoupled", 6, [12, 16], jobs=1, store=tmp_path / "a.sqlite", **kw)
-    assert json.dumps(c.records) == json.dumps(a.records)
+
+
+def test_margin_summary_groups_records_by_their_own_p(tmp_path):
+    # an unsorted grid: each row must hold the trials of its own p (not a slice by position)
+    d, ps, trials = 6, [16, 8, 12], 3
+    res = simulate_capacity("decoupled", d, ps, trials=trials, seed=4, experiment="margin", n_boot=0,
+                            store=tmp_path / "m.sqlite", progress=False)
+    summary = summarize_margins(res.records, d)
+    assert summary.to_dict() == summarize_margins(res).to_dict()
+    assert [row.p for row in summary.rows] == sorted(ps)
+    for row in summary.rows:
+        recs = [r for r in res.records if r["p"] == row.p]
+        k = np.array([r["kappa_hat"] for r in recs if r["verdict"] == "feasible"])
+        assert row.alpha == row.p / d**2 and row.n_trials == trials == len(recs)
+        assert (row.n_feasible, row.n_infeasible, row.n_undecided) == tuple(
+            sum(r["verdict"] == v for r in recs) for v in ("feasible", "infeasible", "undecided"))
+        if k.size:
+            assert row.kappa_hat_mean == k.mean()
+        else:
+            assert math.isnan(row.kappa_hat_mean)
+        if k.size > 1:
+            assert row.kappa_hat_se == k.std(ddof=1) / math.sqrt(k.size)
+        else:
+            assert math.isnan(row.kappa_hat_se)
+    # the grid crosses the capacity: some p all feasible with a margin, some without any
+    assert summary.rows[0].n_feasible == trials and summary.rows[-1].n_feasible < trials
+    # each p's values are those of a sweep over that p alone
+    for row in summary.rows:
+        alone = simulate_capacity("decoupled", d, [row.p], trials=trials, seed=4, experiment="margin", n_boot=0,
+                                  store=tmp_path / "m.sqlite", progress=False)
+        assert summarize_margins(alone).rows == [row]
+
+
+def test_margin_summary_nan_rules_and_bad_input():
+    recs = [{"p": 5, "verdict": "feasible", "kappa_hat": 0.5}, {"p": 5, "verdict": "infeasible"},
+            {"p": 3, "verdict": "undecided"}]
+    rows = summarize_margins(recs, 2).rows
+    assert [(r.p, r.n_trials, r.n_feasible, r.n_infeasible, r.n_undecided) for r in rows] == [
+        (3, 1, 0, 0, 1), (5, 2, 1, 1, 0)]
+    assert math.isnan(rows[0].kappa_hat_mean) and math.isnan(rows[0].kappa_hat_se)
+    assert rows[1].kappa_hat_mean == 0.5 and math.isnan(rows[1].kappa_hat_se)  # se needs two feasible trials
+    assert rows[1].alpha == 5 / 4
+    with pytest.raises(TypeError, match="`d`"):
+        summarize_margins(recs)
+    with pytest.raises(ValueError, match="'p' and 'verdict'"):
+        summarize_margins([{"verdict": "feasible", "kappa_hat": 0.1}], 4)
+    with pytest.raises(ValueError, match="verdict"):
+        summarize_margins([{"p": 3, "verdict": "maybe"}], 4)
+    with pytest.raises(ValueError, match="kappa_hat"):
+        summarize_margins([{"p": 3, "verdict": "feasible"}], 4)
+    with pytest.raises(ValueError, match="at least one"):
+        summarize_margins([], 4)

@@ -224,6 +224,7 @@ run_sweep(logged, tasks, store=sys.argv[2], jobs=2, progress=False)
 """
 
 
+@pytest.mark.slow
 def test_sigkill_mid_sweep_loses_and_repeats_nothing(tmp_path):
     n = 20
     tasks = make_tasks(tmp_path, n, sleep=0.15)
@@ -301,3 +302,20 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, capsys):
     run_sweep(helpers.value, tasks, progress=True)
     out, err = capsys.readouterr()
     assert out == "" and "3/3" in err
+
+
+def test_sweeps_know_no_physics():
+    # the engine and the store import neither the simulator nor the theory (nor torch)
+    import ast
+
+    for path in Path(capacity.sweeps.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [("." * node.level) + (node.module or "")]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                assert not any(part in ("simulate", "theory", "nets", "torch") for part in name.split(".")), (
+                    f"{path.name} imports {name}")

@@ -7,11 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from scipy.optimize import linprog, minimize
+from scipy.optimize import minimize
 from scipy.special import comb
 
 from capacity.simulate import make_instance, solve_feasibility, summarize_points
-from capacity.simulate.feasibility import constraint_rows
 from capacity.simulate.trial import make_task, run_trial
 from capacity.simulate.two_layer import (
     ProjectedInstance,
@@ -24,23 +23,14 @@ from capacity.simulate.two_layer import (
 from capacity.theory import alpha_c, p_c
 from capacity.theory.two_layer import n_params_two_layer, p_c_two_layer
 
+from .naive import dense_lp_feasible, dense_rows
+
 
 def _dense_rows(inst):
-    """Every constraint row vec((y_mu - c)(x_mu)^T) of a (possibly projected) instance, by brute force."""
-    pairs = np.array([(mu, k) for mu in range(inst.p) for k in range(inst.K)])
-    comps = np.concatenate([inst.competitor_block(b).reshape(-1, inst.y.shape[1]) for b in range(inst.n_blocks())])
-    return constraint_rows(inst, pairs, comps)
-
-
-def _dense_lp_feasible(rows):
-    """Reference: max tau s.t. rows w >= tau, |w| <= 1, tau <= 1 with scipy's dense HiGHS; feasible iff tau* > 0."""
-    n = rows.shape[1]
-    c = np.zeros(n + 1)
-    c[-1] = -1.0
-    a_ub = np.hstack([-rows, np.ones((len(rows), 1))])
-    res = linprog(c, A_ub=a_ub, b_ub=np.zeros(len(rows)), bounds=[(-1, 1)] * n + [(None, 1)], method="highs")
-    assert res.status == 0
-    return res.x[-1] > 1e-9
+    """Every constraint row vec((y_mu - c)(x_mu)^T) of a (possibly projected) instance, written out densely
+    (tests/naive.py) from its inputs, targets and competitor blocks."""
+    comps = np.concatenate([inst.competitor_block(b) for b in range(inst.n_blocks())])
+    return dense_rows(inst.x, inst.y, comps)
 
 
 # --- theory -----------------------------------------------------------------------------------
@@ -68,8 +58,9 @@ def test_t3_residual(d, m, trained):
     # (T3): p = N alpha_c(p - 1); the root is found to 1e-12 relative
     assert_allclose(r.p_c, n * alpha_c(r.p_c - 1.0), rtol=1e-10)
     assert_allclose(r.alpha_c, alpha_c(r.K), rtol=1e-12)
-    assert ("CONJECTURE" in r.message) == trained
+    assert ("CONJECTURE" in r.basis) == trained
     assert json.dumps(r.to_dict())
+    assert not {"success", "status", "message"} & set(r.to_dict())  # it succeeds or raises
 
 
 def test_kappa_lowers_the_capacity():
@@ -150,7 +141,7 @@ def test_frozen_verdicts_match_a_dense_lp():
             inst = make_instance("decoupled", 6, p, seed=9, trial=t)
             r = solve_two_layer(inst, 3)
             assert r.verdict in ("feasible", "infeasible")
-            dense = _dense_lp_feasible(_dense_rows(ProjectedInstance(inst, w_in=first_layer(inst, 3))))
+            dense = dense_lp_feasible(_dense_rows(ProjectedInstance(inst, w_in=first_layer(inst, 3))))
             assert (r.verdict == "feasible") == dense
             n_feasible += dense
             if r.verdict == "infeasible":

@@ -1,6 +1,6 @@
 r"""Capacity estimation from trial verdicts: P(feasible) per p and the 50 % point p50.
 
-Spec: shared/spec/simulator.md §6.  Physics-agnostic statistics; nothing here knows
+docs/simulator.md §6.  Physics-agnostic statistics; nothing here knows
 what a memory is.  The pipeline is
 
     records (one dict per trial: ``p``, ``verdict``)
@@ -45,12 +45,13 @@ import math
 import numbers
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 from .._validation import check_int, check_real
+from ..results import Result
 
 __all__ = ["PointSummary", "P50Result", "binomial_ci", "summarize_points", "fit_p50"]
 
@@ -68,12 +69,8 @@ _BOOT_MIN_OK = 0.5  # fewer successful replicates than this fraction -> no CI
 _OK, _FALLBACK, _NOT_BRACKETED, _NO_DATA, _FIT_FAILED, _BOOT_FAILED = 0, 1, 2, 3, 4, 5
 
 
-def _plain(v):
-    return v.item() if hasattr(v, "item") else v
-
-
 @dataclass(frozen=True)
-class PointSummary:
+class PointSummary(Result):
     """Verdict counts and P(feasible) at one p.
 
     ``p_feasible``, ``ci_low`` and ``ci_high`` refer to the decided trials only
@@ -96,13 +93,9 @@ class PointSummary:
     status: int
     message: str
 
-    def to_dict(self):
-        """The summary as a dict of plain Python scalars (JSON-serialisable; NaN stays NaN)."""
-        return {k: _plain(v) for k, v in asdict(self).items()}
-
 
 @dataclass(frozen=True)
-class P50Result:
+class P50Result(Result):
     """The p at which P(feasible) = 1/2, with its bootstrap interval.
 
     Attributes
@@ -145,10 +138,6 @@ class P50Result:
     success: bool
     status: int
     message: str
-
-    def to_dict(self):
-        """The result as a dict of plain Python scalars (JSON-serialisable; NaN stays NaN)."""
-        return {k: _plain(v) for k, v in asdict(self).items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -278,7 +267,7 @@ def summarize_points(records, *, undecided_threshold=0.05, level=0.95):
 
     Notes
     -----
-    Spec: simulator.md §6.  P(feasible) = n_feasible / n_decided on decided trials.
+    docs/simulator.md §6.  P(feasible) = n_feasible / n_decided on decided trials.
 
     Examples
     --------
@@ -482,7 +471,7 @@ def fit_p50(points, *, n_boot=1000, seed=0, level=0.95):
     -----
     Model logit P(feasible | p) = b (p50 - p), maximum likelihood on the decided
     counts; nonparametric (per-point binomial) percentile bootstrap.  Separated data
-    fall back to isotonic interpolation (module docstring).  Spec: simulator.md §6.
+    fall back to isotonic interpolation (module docstring); docs/simulator.md §6.
 
     Examples
     --------

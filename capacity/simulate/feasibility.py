@@ -1,6 +1,6 @@
 r"""Exact feasibility (kappa = 0 capacity) with certificates, by cutting planes.
 
-Spec: shared/spec/simulator.md §2.  Row (mu, c) of the constraint matrix is
+docs/simulator.md §2.  Row (mu, c) of the constraint matrix is
 a = vec((y_mu - c) x_mu^T); the instance is *feasible* iff some W has a.vec(W) > 0
 for every row.  The LP on a working set R of rows is
 
@@ -52,14 +52,16 @@ Two engines solve the working-set problem (``method``):
 
 Either way the verdict rests only on the float64 checks above, not on the solver.
 
-Rectangular memories (two-layer models, spec/simulator.md §5): the engines read the
+Rectangular memories (two-layer models, docs/simulator.md §5): the engines read the
 shape of W from ``inst.y`` (p x n_out, also the competitors' dimension) and ``inst.x``
 (p x n_in); ``inst.d`` only sets the normalisation ||W||_F = d of the reported margins.
 """
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
+
+from ..results import Result
 
 __all__ = [
     "FeasibilityResult", "solve_feasibility", "ldp_cutting_planes", "constraint_rows", "verify_certificate",
@@ -70,7 +72,7 @@ _TAU_TOL = 1e-10
 
 
 @dataclass(frozen=True)
-class FeasibilityResult:
+class FeasibilityResult(Result):
     """Certified verdict of one instance (see module docstring)."""
 
     verdict: str  # "feasible" | "infeasible" | "undecided"
@@ -83,9 +85,6 @@ class FeasibilityResult:
     rounds: int
     seconds: float
     message: str
-
-    def to_dict(self):
-        return {k: (v.item() if hasattr(v, "item") else v) for k, v in asdict(self).items()}
 
 
 def constraint_rows(inst, pairs, comps):

@@ -1,13 +1,21 @@
-"""Hebbian (correlation-matrix) baseline W_H = sum_mu y_mu x_mu^T (spec/simulator.md §4)."""
+"""Hebbian (correlation-matrix) baseline W_H = sum_mu y_mu x_mu^T (docs/simulator.md §4)."""
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..results import Result
 
 __all__ = ["HebbianResult", "hebbian_recall"]
 
 
 @dataclass(frozen=True, eq=False)
-class HebbianResult:
+class HebbianResult(Result):
+    """Recall of the Hebbian memory on one instance.
+
+    :meth:`to_dict` deliberately summarises the per-input score arrays (means and
+    std) instead of dumping them: it is what a sweep stores per trial.
+    """
+
     fraction_recalled: float  # inputs whose target beats every competitor
     all_recalled: bool
     correct_scores: np.ndarray  # (p,), W_H normalised to ||W||_F = d
@@ -15,6 +23,7 @@ class HebbianResult:
     min_margin: float  # normalised
 
     def to_dict(self):
+        """Scalars and summary statistics of the score arrays (JSON-ready)."""
         return {
             "fraction_recalled": float(self.fraction_recalled),
             "all_recalled": bool(self.all_recalled),

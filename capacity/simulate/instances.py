@@ -1,4 +1,4 @@
-"""Random finite instances of the linear associative memory (spec/simulator.md §1).
+"""Random finite instances of the linear associative memory (docs/simulator.md §1).
 
 An instance is (model, d, p, K, embedding, seed, trial) -> inputs x (p x d), targets
 y (p x d) and, for the decoupled model, p x K fresh competitors per input.  The

@@ -1,4 +1,4 @@
-r"""Max-margin memory (spec/simulator.md §3): minimise ||W||_F^2 s.t. every margin >= 1.
+r"""Max-margin memory (docs/simulator.md §3): minimise ||W||_F^2 s.t. every margin >= 1.
 
 A convex QP (an SVM in d^2 dimensions with structured rows): on a working set of
 constraints it is a least-distance program, solved exactly through one NNLS
@@ -22,13 +22,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..results import Result
 from .feasibility import ldp_cutting_planes, solve_feasibility
 
 __all__ = ["MaxMarginResult", "solve_max_margin"]
 
 
 @dataclass(frozen=True, eq=False)
-class MaxMarginResult:
+class MaxMarginResult(Result):
+    """The max-margin memory of one instance (see the module docstring).
+
+    :meth:`to_dict` deliberately summarises the score and spectrum arrays (means,
+    std, extreme singular values) instead of dumping them: it is what a sweep
+    stores per trial.
+    """
+
     verdict: str  # "feasible" (a max-margin W was found), "infeasible" (certified), "undecided"
     kappa_hat: float
     kappa_upper: float

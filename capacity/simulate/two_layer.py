@@ -1,4 +1,4 @@
-r"""Two-layer linear memories f(x) = W2 W1 x: certified verdicts (spec/simulator.md §5).
+r"""Two-layer linear memories f(x) = W2 W1 x: certified verdicts (docs/simulator.md §5).
 
 W1 is m x d (hidden width m), W2 is d x m; the memory is the product W = W2 W1 and
 association mu is stored when (y_mu - c)^T W2 W1 x_mu > 0 for every competitor c
@@ -51,7 +51,7 @@ this is the Burer-Monteiro form of a nuclear-norm-regularised soft-margin SVM wi
 rank <= m.  C is raised through ``C_schedule`` (continuation towards hard margin)
 when J stalls; the product is checked after every block.
 
-Why not the max-tau LP of simulator.md §2 per block: in a pilot (d = 12, m = 6,
+Why not the max-tau LP of docs/simulator.md §2 per block: in a pilot (d = 12, m = 6,
 decoupled, 10 instances per p, the same three starts: one-layer SVD and two random)
 alternating max-tau LPs with the box |w| <= 1 found a rank-6 separating product on
 6/10 instances at p = 32 and 0/10 at p = 36; the scheme here on 10/10 and 5/10
@@ -68,6 +68,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
 from .._validation import check_int, check_real
+from ..results import Result, plain
 from .estimate import binomial_ci, fit_p50
 from .feasibility import ldp_cutting_planes, solve_feasibility, verify_certificate
 
@@ -89,10 +90,6 @@ _DEFAULT_C = (1.0, 10.0, 100.0, 1000.0)
 # the cutting-plane settings of solve_feasibility's default engine, so that the trained search's one-layer
 # and frozen checks reach exactly the verdicts of the one-layer and frozen experiments
 _ENGINE = {"max_rounds": 80, "add_per_input": 4, "initial_per_input": 4}
-
-
-def _plain(v):
-    return v.item() if hasattr(v, "item") else v
 
 
 # --------------------------------------------------------------------------------------
@@ -206,7 +203,7 @@ class ProjectedInstance:
 # Result
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class TwoLayerResult:
+class TwoLayerResult(Result):
     """Verdict of one two-layer trial (see the module docstring).
 
     ``verdict`` is certified or "undecided", never guessed.  ``not_found`` is True
@@ -217,7 +214,8 @@ class TwoLayerResult:
     normalised margin min margin / (||W2 W1||_F / d) (NaN for the frozen experiment,
     whose product the engine certifies without returning W2).  ``w2`` (d x m) and
     ``w1`` (m x d) are the certified factors of a trained feasible verdict (else
-    None); they are not part of :meth:`to_dict`.
+    None); :meth:`to_dict` deliberately leaves these arrays out (it is what a sweep
+    stores per trial).
     """
 
     verdict: str  # "feasible" | "infeasible" | "undecided"
@@ -238,7 +236,7 @@ class TwoLayerResult:
 
     def to_dict(self):
         """The result as a dict of plain Python scalars (JSON-serialisable; NaN stays NaN); no factors."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in ("w2", "w1")}
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self) if f.name not in ("w2", "w1")}
 
 
 def _result(verdict, *, trained, m, inst, t0, message, found_by="", not_found=False, min_margin=np.nan,
@@ -410,8 +408,8 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
 
     Notes
     -----
-    Spec: simulator.md §5; theory.md §6 (frozen: (T3) with N = d m; trained: the
-    conjecture N_eff = 2 d m - m^2, which this tests).
+    docs/simulator.md §5; docs/theory.md §6 (frozen: eq. (T3) with N = d m; trained:
+    the conjecture N_eff = 2 d m - m^2, which this tests).
 
     Examples
     --------
@@ -497,7 +495,7 @@ def _feasible(inst, W2, W1, *, m, t0, found_by, n_starts, n_alt, how):
 # Lower-bound estimation for trained memories
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LowerBoundEstimate:
+class LowerBoundEstimate(Result):
     """P(feasible) bounded from below by the certified-feasible fraction, and the p50 of that bound.
 
     ``points``: one dict per p with ``n_trials``, ``n_feasible`` (certified),
@@ -510,9 +508,6 @@ class LowerBoundEstimate:
 
     points: list
     p50_lower: object
-
-    def to_dict(self):
-        return {"points": [dict(pt) for pt in self.points], "p50_lower": self.p50_lower.to_dict()}
 
 
 def p50_lower_bound(records, *, n_boot=1000, seed=0, level=0.95):

@@ -1,6 +1,6 @@
 """Parameter sweeps that lose nothing: a SQLite results store, any executor, resume.
 
-Physics-agnostic (spec/simulator.md §7): a sweep is a picklable function
+Physics-agnostic (docs/simulator.md §7): a sweep is a picklable function
 ``fn(task) -> result`` over JSON-serialisable task dicts that carry all
 parameters and the seed.  :func:`run_sweep` commits every result to a
 :class:`ResultsStore` as it completes, so an interrupted sweep (Ctrl-C,
@@ -8,6 +8,9 @@ parameters and the seed.  :func:`run_sweep` commits every result to a
 
 - :mod:`.store` — :class:`ResultsStore`, :func:`task_key`, :class:`TrialRecord`;
 - :mod:`.runner` — :func:`run_sweep`, :class:`SweepError`.
+
+The physics sweeps built on it (capacity over a grid of p) live in
+:mod:`capacity.simulate.sweep`; this package imports neither the simulator nor the theory.
 
 Any ``concurrent.futures.Executor`` runs the tasks: serial in-process by
 default, a process pool with ``jobs > 1``, or a Dask cluster through

@@ -3,7 +3,7 @@
 The engine knows no physics: a sweep is a picklable function ``fn(task) ->
 result`` and a list of task dicts that carry everything ``fn`` needs (all
 parameters and the seed).  Results therefore do not depend on where or in which
-order tasks run, and a sweep is resumed by running it again (spec/simulator.md
+order tasks run, and a sweep is resumed by running it again (docs/simulator.md
 §7).
 """
 import concurrent.futures

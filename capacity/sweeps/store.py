@@ -4,7 +4,7 @@ Every trial is a JSON-serialisable *task* dict (all parameters, including the
 seed) and a JSON-serialisable *result* dict.  A trial is identified by
 :func:`task_key`, a stable hash of its task, so a sweep that is interrupted
 (Ctrl-C, ``kill -9``, a lost node) resumes by skipping the keys already stored
-(spec/simulator.md §7).
+(docs/simulator.md §7).
 
 Each :meth:`ResultsStore.put` is its own transaction, committed before it
 returns (WAL journal, ``synchronous=FULL``): a crash loses at most the trials
@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .. import __version__
+from ..results import Result
 
 __all__ = ["ResultsStore", "TrialRecord", "task_key", "DEFAULT_STORE_NAME"]
 
@@ -112,7 +113,7 @@ def task_key(task):
 
 
 @dataclass(frozen=True)
-class TrialRecord:
+class TrialRecord(Result):
     """One stored trial: its task and result and where/when/how fast it was computed."""
 
     key: str
@@ -121,10 +122,6 @@ class TrialRecord:
     seconds: float
     package_version: str
     created: str
-
-    def to_dict(self):
-        """The record as a dict of plain Python values (JSON-serialisable)."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def _label(task, name):

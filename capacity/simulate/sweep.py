@@ -1,0 +1,224 @@
+"""Capacity sweeps: trials on a grid of p, persisted, summarised (docs/simulator.md §6-7).
+
+:func:`simulate_capacity` runs :func:`~capacity.simulate.trial.run_trial` over a grid of
+p through the generic engine :func:`capacity.sweeps.run_sweep` (every verdict committed
+to a results store as it finishes) and estimates P(feasible) per p and p50
+(:mod:`capacity.simulate.estimate`).  :func:`summarize_margins` summarises the
+max-margin trials of such a sweep (``experiment="margin"``) per p.
+"""
+import math
+import numbers
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_int
+from ..results import Result, plain
+from .estimate import VERDICTS, fit_p50, summarize_points
+from .trial import make_task, run_trial
+
+__all__ = ["CapacitySweepResult", "MarginPoint", "MarginSummary", "simulate_capacity", "summarize_margins"]
+
+
+@dataclass(frozen=True)
+class CapacitySweepResult(Result):
+    """Verdicts of a capacity sweep, P(feasible) per p and p50 (docs/simulator.md §6).
+
+    ``records`` are the per-trial results in task order (p in the order given, then
+    trial), each with its task's ``p`` and ``trial`` added.  ``n_undecided`` is the
+    total number of undecided trials over ``points``.  ``lower_bound`` is set for the
+    trained two-layer experiment, whose ``p50`` is then a lower bound.
+
+    :meth:`to_dict` deliberately summarises: it leaves out the per-trial ``records``
+    and spreads ``p50`` over ``p50``, ``p50_ci`` and ``p50_fit`` (the JSON that
+    ``capacity simulate --json`` prints).
+    """
+
+    d: int
+    model: str
+    experiment: str
+    embedding: str
+    trials: int
+    seed: int
+    points: list  # of PointSummary
+    p50: object  # P50Result
+    records: list  # per-trial results, task order, each with "p" and "trial"
+    warnings: list
+    lower_bound: object = None  # two-layer (trained): LowerBoundEstimate; p50 is then a lower bound
+
+    @property
+    def n_undecided(self):
+        """Undecided trials over all points."""
+        return sum(pt.n_undecided for pt in self.points)
+
+    def to_dict(self):
+        """Summary as plain Python (see the class docstring): no per-trial records."""
+        out = {
+            "d": self.d,
+            "model": self.model,
+            "experiment": self.experiment,
+            "embedding": self.embedding,
+            "trials": self.trials,
+            "seed": self.seed,
+            "points": plain(self.points),
+            "p50": self.p50.p50,
+            "p50_ci": [self.p50.ci_low, self.p50.ci_high],
+            "p50_fit": plain(self.p50),
+            "warnings": list(self.warnings),
+        }
+        if self.lower_bound is not None:
+            out.update(p50_is_lower_bound=True, lower_bound_points=plain(self.lower_bound.points))
+        return out
+
+
+def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility", K=None, embedding="gaussian",
+                      method="ldp", store=None, executor=None, jobs=1, progress=None, n_boot=1000,
+                      undecided_threshold=0.05, m=None):
+    """Run ``trials`` instances at each p in ``ps``, persist each verdict, estimate P(feasible) and p50.
+
+    Every finished trial is committed to ``store`` (a path or ResultsStore) at once;
+    rerunning the same call resumes without repeating or losing trials.  Results
+    do not depend on ``jobs``/``executor`` (docs/simulator.md §7).
+
+    Returns
+    -------
+    CapacitySweepResult
+        For ``experiment="two-layer"`` (trained) a search that finds nothing is
+        undecided, never infeasible, and ``p50`` is the p50 of the certified-feasible
+        fraction over all trials: a lower bound (``lower_bound``).
+    """
+    from ..sweeps.runner import run_sweep  # the generic engine, imported only when a sweep runs
+
+    ps = [int(p) for p in ps]
+    extra = {} if m is None else {"m": m}
+    tasks = [make_task(experiment, model, d, p, trial=t, seed=seed, K=K, embedding=embedding, method=method, **extra)
+             for p in ps for t in range(trials)]
+    results = run_sweep(run_trial, tasks, store=store, executor=executor, jobs=jobs, progress=progress)
+    records = [{"p": task["p"], "verdict": res["verdict"], "d": d, "model": model} for task, res in zip(tasks, results)]
+    lower = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if experiment == "two-layer":
+            # a trained search that finds nothing is undecided, never infeasible: the estimate is
+            # the certified-feasible fraction over all trials, a lower bound (see p50_lower_bound)
+            from .two_layer import p50_lower_bound
+
+            points = summarize_points(records, undecided_threshold=0.999999)
+            lower = p50_lower_bound(records, n_boot=n_boot, seed=seed)
+            p50 = lower.p50_lower
+        else:
+            points = summarize_points(records, undecided_threshold=undecided_threshold)
+            p50 = fit_p50(points, n_boot=n_boot, seed=seed)
+    msgs = [str(w.message) for w in caught]
+    for msg in msgs:
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    trial_records = [{"p": task["p"], "trial": task["trial"], **res} for task, res in zip(tasks, results)]
+    return CapacitySweepResult(d=int(d), model=model, experiment=experiment, embedding=embedding, trials=int(trials),
+                               seed=int(seed), points=points, p50=p50, records=trial_records, warnings=msgs,
+                               lower_bound=lower)
+
+
+# --------------------------------------------------------------------------------------
+# Max-margin summary
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MarginPoint(Result):
+    """Max-margin trials at one p: verdict counts and the mean normalised margin kappa_hat.
+
+    ``alpha = p / d**2``.  ``kappa_hat_mean`` is the mean over the feasible trials (NaN
+    if none) and ``kappa_hat_se`` its standard error, std(ddof=1) / sqrt(n_feasible)
+    (NaN with fewer than two feasible trials).
+    """
+
+    p: int
+    alpha: float
+    n_trials: int
+    n_feasible: int
+    n_infeasible: int
+    n_undecided: int
+    kappa_hat_mean: float
+    kappa_hat_se: float
+
+
+@dataclass(frozen=True)
+class MarginSummary(Result):
+    """Per-p summary of max-margin trials (docs/simulator.md §3): one :class:`MarginPoint` per p,
+    sorted by p."""
+
+    d: int
+    rows: list  # of MarginPoint
+
+
+def _summarize_margins_iv(records, d):
+    if isinstance(records, CapacitySweepResult):
+        d = records.d if d is None else d
+        records = records.records
+    if d is None:
+        raise TypeError("`d` is required when `records` is not a CapacitySweepResult; got None")
+    d = check_int("d", d, low=1)
+    if isinstance(records, (str, bytes, Mapping)):
+        raise TypeError(f"`records` must be a CapacitySweepResult or an iterable of dicts; "
+                        f"got {type(records).__name__}")
+    groups = {}  # p -> [verdicts], [kappa_hat of the feasible trials]
+    for i, rec in enumerate(records):
+        if not isinstance(rec, Mapping):
+            raise TypeError(f"`records[{i}]` must be a dict; got {type(rec).__name__}")
+        if "p" not in rec or "verdict" not in rec:
+            raise ValueError(f"`records[{i}]` must have keys 'p' and 'verdict' (as the records of "
+                             f"simulate_capacity do); got keys {sorted(map(str, rec))}")
+        p, verdict = rec["p"], rec["verdict"]
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, (numbers.Integral, np.integer)):
+            raise TypeError(f"`records[{i}]['p']` must be an integer; got {p!r} of type {type(p).__name__}")
+        if verdict not in VERDICTS:
+            raise ValueError(f"`records[{i}]['verdict']` must be one of {VERDICTS}; got {verdict!r}")
+        verdicts, kappas = groups.setdefault(int(p), ([], []))
+        verdicts.append(verdict)
+        if verdict == "feasible":
+            if "kappa_hat" not in rec:
+                raise ValueError(f"`records[{i}]` is feasible but has no 'kappa_hat'")
+            kappas.append(rec["kappa_hat"])
+    if not groups:
+        raise ValueError("`records` must contain at least one record; got none")
+    return groups, d
+
+
+def summarize_margins(records, d=None):
+    """Mean and standard error of the max margin kappa_hat per p, with the verdict counts.
+
+    Parameters
+    ----------
+    records : CapacitySweepResult or iterable of dict
+        A sweep of ``simulate_capacity(..., experiment="margin")`` or its ``records``:
+        one dict per trial with ``"p"``, ``"verdict"`` and, when feasible,
+        ``"kappa_hat"``.  Records are grouped by their own ``p``, in any order.
+    d : int, optional
+        Dimension (for alpha = p / d^2); defaults to the sweep's ``d``.
+
+    Returns
+    -------
+    MarginSummary
+        One row per p, sorted by p (see :class:`MarginPoint`).
+
+    Examples
+    --------
+    >>> recs = [{"p": 20, "verdict": "feasible", "kappa_hat": k} for k in (0.2, 0.4)]
+    >>> recs.append({"p": 10, "verdict": "undecided"})
+    >>> [(r.p, r.n_trials, round(r.kappa_hat_mean, 3), round(r.kappa_hat_se, 3))
+    ...  for r in summarize_margins(recs, 10).rows]
+    [(10, 1, nan, nan), (20, 2, 0.3, 0.1)]
+    """
+    groups, d = _summarize_margins_iv(records, d)
+    rows = []
+    for p in sorted(groups):
+        verdicts, kappas = groups[p]
+        k = np.array(kappas, dtype=float)
+        rows.append(MarginPoint(
+            p=p, alpha=p / d**2, n_trials=len(verdicts),
+            n_feasible=verdicts.count("feasible"), n_infeasible=verdicts.count("infeasible"),
+            n_undecided=verdicts.count("undecided"),
+            kappa_hat_mean=float(k.mean()) if k.size else math.nan,
+            kappa_hat_se=float(k.std(ddof=1) / np.sqrt(k.size)) if k.size > 1 else math.nan,
+        ))
+    return MarginSummary(d=d, rows=rows)
