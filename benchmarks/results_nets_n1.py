@@ -1,12 +1,12 @@
 """N1: GD-trained linear (and two-layer) memories vs the certified LP and the theory p_c(d).
 
-Spec: shared/spec/nets.md N1, shared/spec/theory.md §6.  Coupled model (and, one layer only, the
+Setting: docs/nets.md, N1; two layers: docs/theory.md §6.  Coupled model (and, one layer only, the
 decoupled one: K = p - 1 fresh competitors per input), kappa = 0, N(0, I/d) embeddings, instance
 seed 2026 -- the instances of benchmarks/results/agreement.sqlite, whose certified LP verdicts (same
 task dicts, same ``run_trial``; the store holds both models) are copied into this store first and
 reused; LP verdicts missing there are computed.
 
-- **GD**: ``capacity.nets.linear.train_memories``: cross-entropy over the p target logits, full
+- **GD**: ``capacity.nets.models.linear.train_memories``: cross-entropy over the p target logits, full
   batch, Adam, lr = 6/d, 4000 steps (early stop once every model of a batch is stored), W from 0,
   float64, all 20 trials of a (d, p) in one tensor.  Stored = all p(p - 1) margins > 0 after a
   float64 re-score.  p50 of P(all stored) by the simulator's estimator (logistic MLE, 95 % bootstrap
@@ -47,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from capacity import __version__, p_c  # noqa: E402
-from capacity.nets.linear import STEPS, lp_task, run_n1  # noqa: E402
+from capacity.nets.experiments.n1 import lp_task, run_n1  # noqa: E402
+from capacity.nets.models.linear import STEPS  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 from capacity.theory.two_layer import p_c_two_layer  # noqa: E402
 
@@ -160,7 +161,8 @@ def coupled_sections(results, trials_by_d):
                      "LP = the exact LP on the coded instance (experiment `two-layer-frozen`), theory p_c(N = dm). "
                      "trained: W1 "
                      "from the same frozen start and W2 from 0, both trained; LP column = one-layer LP (an upper "
-                     "bound: rank <= m products are d x d matrices), theory column = the spec §6 conjecture "
+                     "bound: rank <= m products are d x d matrices), theory column = the conjecture of "
+                     "docs/theory.md §6 "
                      "p_c(N = 2dm - m²); for reference the certified lower bounds of `two_layer.md` are for the "
                      "decoupled model.")
         lines.append("")
@@ -212,7 +214,7 @@ def decoupled_section(results, trials_by_d):
         f"Instances: seed {SEED}, the decoupled instances of `agreement.sqlite`, whose certified LP verdicts are "
         "reused (the round(0.75 p_c) grid point is computed here). Same training budget (Adam, lr = 6/d, "
         f"{STEPS} full-batch steps, W = 0 at start, float64), same p grid and estimator as the coupled table; "
-        "theory = the same p_c(d) (spec: coupled ≈ decoupled). Trials per p: "
+        "theory = the same p_c(d) (docs/theory.md §2: coupled ≈ decoupled). Trials per p: "
         + ", ".join(f"d = {d}: {n}" for d, n in trials_by_d.items()) + ".")
     lines.append("")
     lines.append("| d | trials | GD p50 [95% CI] | fit | LP p50 [95% CI] | fit | theory p_c(d) | GD/theory | GD/LP | "

@@ -1,6 +1,6 @@
-"""N3: marked-token retrieval with frozen random embeddings (spec/nets.md §N3; arXiv:2603.15923).
+"""N3: marked-token retrieval with frozen random embeddings (docs/nets.md, N3; arXiv:2603.15923).
 
-Trains one-layer attention models (capacity.nets.retrieval; the task and model are stated there and
+Trains one-layer attention models (capacity.nets.models.retrieval; the task and model are stated there and
 in the output) over the default grid V in {32, 64, 128}, d in {8, 16, 32} (d < V), L in {4, 8, 16},
 m in {0, 64} and N = f V for f in {0.5, 1, 1.5, 2, 3, 4, 6, 8} (a configuration stops at its
 first N with test accuracy >= 0.99); then the attention-only value-path test (V = r p_c(d),
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capacity import __version__  # noqa: E402
-from capacity.nets.retrieval import EXPERIMENT, run_n3  # noqa: E402
+from capacity.nets.experiments.n3 import EXPERIMENT, run_n3  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 
 STORE = ROOT / "benchmarks" / "results" / "nets_n3.sqlite"
@@ -43,13 +43,13 @@ def _summary(res):
         else:
             lines.append(f"- m = {f['m']}, accuracy >= {f['threshold']}: no fit ({f['n_points']} configurations "
                          "reach it; 4 coefficients need at least 5)")
-    reached = [r for r in res.n_star if math.isfinite(r["n_star_99"])]
+    reached = [r for r in res.rows if math.isfinite(r["n_star_99"])]
     if reached:
         ratios = sorted(r["n_star_99"] / r["coverage_99"] for r in reached)
         lines.append(f"- N*(0.99) / lookup-table coverage floor over the {len(reached)} configurations reaching 0.99: "
                      f"median {ratios[len(ratios) // 2]:.2f}, range {ratios[0]:.2f} .. {ratios[-1]:.2f}")
-    never = [r for r in res.n_star if not math.isfinite(r["n_star_90"])]
-    lines.append(f"- configurations never reaching 0.90 on the N grid: {len(never)} of {len(res.n_star)} "
+    never = [r for r in res.rows if not math.isfinite(r["n_star_90"])]
+    lines.append(f"- configurations never reaching 0.90 on the N grid: {len(never)} of {len(res.rows)} "
                  f"({sum(r['m'] == 0 for r in never)} attention-only; of those, "
                  f"{sum(r['m'] == 0 and r['V'] > r['p_c'] for r in never)} have V > p_c(d))")
     for s in res.value_path_summary:
@@ -84,7 +84,7 @@ def main(argv=None):
     cmd = "python benchmarks/results_nets_n3.py" + (" --quick" if args.quick else "") + (
         f" --device {args.device}" if args.device != "cpu" else "")
     text = "\n".join([
-        "# N3: marked-token retrieval with random embeddings (spec/nets.md §N3)", "",
+        "# N3: marked-token retrieval with random embeddings (docs/nets.md, N3)", "",
         f"Command: `{cmd}` (capacity {__version__}); store `benchmarks/results/nets_n3.sqlite` "
         f"({len(res.runs)} N*-grid runs, {len(res.value_path)} value-path runs, plus the doubled-step check); "
         f"this call took {elapsed:.0f} s (runs resumed from the store cost nothing); all runs in the store took "

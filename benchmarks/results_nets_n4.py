@@ -1,7 +1,7 @@
 """N4: minimal embedding width d* for factual recall with learned subject embeddings, against R ln N.
 
-Spec: shared/spec/nets.md N4, after Ravfogel, Yehudai, Bruna, Bietti, arXiv:2605.12426 (abstract
-only; every choice is ours and stated in the docstring of ``capacity.nets.geometric``).
+Setting: docs/nets.md, N4, after Ravfogel, Yehudai, Bruna, Bietti, arXiv:2605.12426 (abstract
+only; every choice is ours and stated in the docstring of ``capacity.nets.models.geometric``).
 
 Model: logits = U W2 relu(W1 [e(s); e(r)] + b1), U (N x d) fixed N(0, I/d), e(s), e(r), W1, b1, W2
 trained, MLP width h = 64, full-batch Adam (lr 1e-2), cross-entropy, float32, at most 1000 steps
@@ -46,9 +46,10 @@ sys.path.insert(0, str(ROOT))
 from capacity import __version__  # noqa: E402
 import numpy as np  # noqa: E402
 
-from capacity.nets.geometric import (  # noqa: E402
-    DEFAULT_GRID, FROZEN_GRID, FULL_GRID, STEPS, WIDTH, fit_line, readout_task, run_n4, run_n4_task,
+from capacity.nets.experiments.n4 import (  # noqa: E402
+    DEFAULT_GRID, FROZEN_GRID, FULL_GRID, fit_line, readout_task, run_n4, run_n4_task,
 )
+from capacity.nets.models.geometric import STEPS, WIDTH  # noqa: E402
 from capacity.sweeps import run_sweep  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 
@@ -60,7 +61,7 @@ NARROW_WIDTH = 16
 NARROW_GRID = tuple((n, r) for r in (1, 2, 4, 8) for n in (64, 128))
 CHECK_POINT = (256, 4)
 CHECK_STEPS = 2 * STEPS
-#: readout variants (capacity.nets.geometric.build_model(unembedding=...)): U rows scaled to unit norm (fixed), and
+#: readout variants (capacity.nets.models.geometric.build_model(unembedding=...)): U rows scaled to unit norm (fixed), and
 #: U trained; searched on N = 64 ... 512 x R = 1 ... 8 (seeds 0 and 1), frozen control at VARIANT_FROZEN (seed 0)
 VARIANTS = ("normalised", "trained")
 VARIANT_GRID = tuple((n, r) for r in (1, 2, 4, 8) for n in (64, 128, 256, 512))
@@ -401,7 +402,7 @@ def variant_section(res, res1, variants):
     lines = ["## Readout variants: unit-norm and trained unembedding", ""]
     lines.append(
         "The same searches (h = 64, 1000 steps, lr = 0.01, d* by doubling from 16 then bisection) with two other "
-        "readouts (`unembedding=` of `capacity.nets.geometric.build_model`): **normalised** — U fixed, the same "
+        "readouts (`unembedding=` of `capacity.nets.models.geometric.build_model`): **normalised** — U fixed, the same "
         "Gaussian draw with every row scaled to unit norm, so every row is a vertex of the convex hull and the "
         "readout caps no accuracy (hull-vertex fraction 1 at every d); **trained** — U initialised as the fixed "
         "draw and trained with the rest. Grid: N = 64, 128, 256, 512 × R = 1, 2, 4, 8 (all 16 points, seeds 0 and "

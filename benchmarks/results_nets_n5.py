@@ -1,7 +1,7 @@
 """N5: spectral bias of Node2Vec-style embeddings on small graphs (alignment with Fiedler-like eigenvectors).
 
-Spec: shared/spec/nets.md N5, after Noroozizadeh et al., arXiv:2510.26745 (abstract only; the
-choices below are ours, see the docstring of ``capacity.nets.node2vec``).
+Setting: docs/nets.md, N5, after Noroozizadeh et al., arXiv:2510.26745 (abstract only; the
+choices below are ours, see the docstring of ``capacity.nets.models.node2vec``).
 
 Graphs: 15-cycle, 4 x 4 grid, path-star with 3 arms of 4 nodes (n = 13).  Expected skip-gram
 objective of stationary uniform random walks (Node2Vec p = q = 1), window 5, full softmax over
@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from capacity import __version__  # noqa: E402
-from capacity.nets.node2vec import (  # noqa: E402
-    WINDOW, cooccurrence, make_graph, node2vec_loss, run_n5, spectral_subspaces, train_node2vec,
+from capacity.nets.experiments.n5 import run_n5  # noqa: E402
+from capacity.nets.models.node2vec import (  # noqa: E402
+    WINDOW, cooccurrence, make_graph, node2vec_loss, spectral_subspaces, train_node2vec,
 )
 from capacity.sweeps import ResultsStore  # noqa: E402
 

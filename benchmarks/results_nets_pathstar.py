@@ -1,7 +1,7 @@
 """N5 (optional): a path-star memorised in the weights of a small transformer; held-out first-hop accuracy.
 
-Spec: shared/spec/nets.md N5 (last sentence), after Noroozizadeh et al., arXiv:2510.26745 (abstract
-only; every choice is ours, see the docstring of ``capacity.nets.pathstar``).
+Setting: docs/nets.md, N5 (the path-star option), after Noroozizadeh et al., arXiv:2510.26745 (abstract
+only; every choice is ours, see the docstring of ``capacity.nets.models.pathstar``).
 
 Path-star with 12 arms (4 held out of path training, chance 1/12), arm length L in {2, 3};
 a 2-layer, d = 64, 2-head pre-LN transformer with tied token embeddings, frozen random or
@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from capacity import __version__  # noqa: E402
-from capacity.nets.pathstar import IGNORE, make_pathstar, pathstar_sequences, run_pathstar  # noqa: E402
+from capacity.nets.experiments.pathstar import run_pathstar  # noqa: E402
+from capacity.nets.models.pathstar import IGNORE, make_pathstar, pathstar_sequences  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 
 STORE = ROOT / "benchmarks" / "results" / "nets_pathstar.sqlite"
@@ -158,7 +159,7 @@ def report(results, seconds, argv):
     lines.append("")
     lines.append(
         "**Setup** (our choices; arXiv:2510.26745 was available as an abstract only; details in the docstring of "
-        "`capacity.nets.pathstar`). Graph: a centre and "
+        "`capacity.nets.models.pathstar`). Graph: a centre and "
         f"A = {st['arms']} arms of L nodes, node tokens randomly permuted; {st['n_heldout']} arms per seed held out "
         "of path training (random, per seed). Training set (full batch, one fixed graph): edge sequences "
         "`[EDGE, u, v]` of every edge of every arm in both directions (loss on v), centre->leaf path sequences "

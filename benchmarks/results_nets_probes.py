@@ -1,9 +1,9 @@
-"""N4 mechanism probes: superposition R², MLP gating, causal swap, zero-shot transfer (issue 7 item 2).
+"""N4 mechanism probes: superposition R², MLP gating, causal swap, zero-shot transfer (docs/nets.md, N4).
 
-Spec: shared/spec/nets.md N4, after Ravfogel, Yehudai, Bruna, Bietti, arXiv:2605.12426 (abstract only;
-every choice is ours and stated in the docstring of ``capacity.nets.probes``).
+Setting: docs/nets.md, N4, after Ravfogel, Yehudai, Bruna, Bietti, arXiv:2605.12426 (abstract only;
+every choice is ours and stated in the docstring of ``capacity.nets.models.probes``).
 
-Model: the N4 model of capacity.nets.geometric, logits = U W2 relu(W1 [e(s); e(r)] + b1), U fixed
+Model: the N4 model of capacity.nets.models.geometric, logits = U W2 relu(W1 [e(s); e(r)] + b1), U fixed
 N(0, I/d), trained the full 1000 steps (Adam lr 1e-2, full batch, no early stop).  Settings (N, R, d, h):
 (128, 2, 16, 16), (64, 4, 16, 16), (128, 4, 24, 16) -- a narrow MLP, where N4 found learned e(s) need up
 to 3x smaller d than frozen ones, with d a bit above the learned d* (11, 11, 21) and below the frozen
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from capacity import __version__  # noqa: E402
 import numpy as np  # noqa: E402
-from capacity.nets.probes import DEFAULT_SETTINGS, run_probes  # noqa: E402
+from capacity.nets.experiments.probes import DEFAULT_SETTINGS, run_probes  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 
 STORE = ROOT / "benchmarks" / "results" / "nets_probes.sqlite"
@@ -72,7 +72,7 @@ def _m(sm, key):
 
 def reading(res):
     """What the table shows, with its numbers (generated from the result; qualifiers computed from the numbers)."""
-    S = list(zip(res.settings_list, res.summary))
+    S = list(zip(res.settings_list, res.rows))
     names = ", ".join(_name(st) for st, _ in S)
     out = ["## Reading", "", f"Lists below follow the settings in the order {names}.", ""]
     out.append(
@@ -166,8 +166,8 @@ def reading(res):
 def trained_u_section(res_u, res):
     """The trained-unembedding runs: table and a reading against the fixed-U run at the same setting."""
     st = res_u.settings_list[0]
-    su = res_u.summary[0]
-    sf = res.summary[res.settings_list.index(st)] if st in res.settings_list else None
+    su = res_u.rows[0]
+    sf = res.rows[res.settings_list.index(st)] if st in res.settings_list else None
     out = ["## Trained unembedding U", "",
            f"The same probes at {_name(st)} with U trained together with everything else "
            "(`build_model(..., unembedding=\"trained\")`, initialised at the same N(0, I/d) draw); the attribute "
@@ -201,11 +201,11 @@ def report(res, args, seconds, argv, res_u=None):
         f"Made by `{cmd}` (capacity {__version__}, torch CPU, float32, 1 thread per task); store "
         f"`benchmarks/results/nets_probes.sqlite`: {ntasks} tasks holding {tsec:.0f} s of task time (CPU seconds "
         f"on one core); this invocation took {seconds:.0f} s wall (stored runs are reused). Library call: "
-        f"`capacity.nets.probes.run_probes(seed={args.seed}, n_seeds={args.seeds}, store=...)`.")
+        f"`capacity.nets.experiments.probes.run_probes(seed={args.seed}, n_seeds={args.seeds}, store=...)`.")
     lines.append("")
     lines.append(
         "**Setup** (our choices; arXiv:2605.12426 was available as an abstract only). The N4 model "
-        "(`capacity.nets.geometric`): logits = U W2 relu(W1 [e(s); e(r)] + b1), U (N × d) fixed N(0, I/d), "
+        "(`capacity.nets.models.geometric`): logits = U W2 relu(W1 [e(s); e(r)] + b1), U (N × d) fixed N(0, I/d), "
         f"e(s), e(r), W1, b1, W2 trained {res.settings['steps']} steps (full batch, Adam lr "
         f"{res.settings['lr']:g}, cross-entropy, no early stop); frozen-e(s) control: the same with e(s) fixed at "
         "its initial draw. Settings (N, R, d, h): "

@@ -1,7 +1,7 @@
 """N2 transformer with frozen random embeddings: largest stored fact set vs trainable parameters, linear law beside.
 
 Data: the committed store ``benchmarks/results/nets_n2.sqlite`` written by
-``benchmarks/results_nets_n2.py`` (one-layer transformer of capacity/nets/transformer.py, R = 4
+``benchmarks/results_nets_n2.py`` (one-layer transformer of capacity/nets/models/transformer.py, R = 4
 relations, Adam lr 1e-2, at most 3000 steps per run, stored = accuracy >= 0.99 over all N R facts).
 For every (d, m, seed) the marker is the largest fact set found stored at the 3000-step budget and
 the bar reaches up to the smallest one found not stored (the search's bracket); a star marks a
@@ -9,7 +9,7 @@ chain whose first unstored set *was* stored when retrained with 6000 steps (budg
 circle is the largest set stored by the whole search repeated at 6000 steps (seed 0 only).
 
 Panel a: against all trainable parameters P = 4 d^2 + 2 d m + m; panel b: against the MLP's
-parameters only, 2 d m + m.  Curves (``capacity.nets.transformer.facts_law``): the linear-memory
+parameters only, 2 d m + m.  Curves (``capacity.nets.models.transformer.facts_law``): the linear-memory
 law (T3), facts p solving p = P alpha_c(p - 1) (solid), and its variant with N - 1 = p/R - 1
 competitors per fact, p = P alpha_c(p/R - 1) (dashed).
 """
@@ -40,7 +40,7 @@ def parameters(quick):
 
 def chains():
     """Rows of COLUMNS, one per (d, m, seed): the search bracket at STEPS and the 2 x STEPS check."""
-    from capacity.nets.transformer import count_params
+    from capacity.nets.models.transformer import count_params
 
     runs = {}
     for task, res in plotting.read_store(STORE, experiment=EXPERIMENT):
@@ -63,7 +63,7 @@ def chains():
 
 
 def compute(quick):
-    from capacity.nets.transformer import facts_law
+    from capacity.nets.models.transformer import facts_law
 
     par = parameters(quick)
     sim = chains()

@@ -1,7 +1,7 @@
 """Marked-token retrieval (N3): test accuracy vs N / V, N* fits, and the attention-only value path's d^2 limit.
 
 Data: the committed store ``benchmarks/results/nets_n3.sqlite`` written by
-``benchmarks/results_nets_n3.py`` (capacity.nets.retrieval: L tokens from a vocabulary of V with
+``benchmarks/results_nets_n3.py`` (capacity.nets.models.retrieval: L tokens from a vocabulary of V with
 fixed N(0, I/d) embeddings, one position marked by an added random trigger, label = pi(marked
 token); one attention layer with a learned query, trainable W_V, optional residual ReLU MLP of
 width m, fixed random unembedding; 1000 full-batch Adam steps, seed 0).
@@ -47,7 +47,7 @@ def parameters(quick):
 
 def compute(quick):
     from capacity import p_c
-    from capacity.nets.retrieval import EXPERIMENT, THRESHOLDS, fit_power_law, minimal_n
+    from capacity.nets.experiments.n3 import EXPERIMENT, THRESHOLDS, fit_power_law, minimal_n
 
     par = parameters(quick)
     records = plotting.read_store(STORE, experiment=EXPERIMENT)

@@ -1,7 +1,7 @@
 """N4, learned subject embeddings: minimal width d* against R ln N; construction, frozen control, associative law.
 
 Data: the committed store ``benchmarks/results/nets_n4.sqlite`` written by
-``benchmarks/results_nets_n4.py`` (capacity.nets.geometric: logits = U W2 relu(W1 [e(s); e(r)] + b1),
+``benchmarks/results_nets_n4.py`` (capacity.nets.models.geometric: logits = U W2 relu(W1 [e(s); e(r)] + b1),
 U fixed N(0, I/d), MLP width h = 64, full-batch Adam lr 1e-2, at most 1000 steps, stored = >= 99 % of
 the N R facts; d* by doubling from 16 then bisection; seed 0 everywhere, seed 1 where N^2 R <= 2^18).
 
@@ -43,7 +43,7 @@ def parameters(quick):
 
 def _table(records, width, unembedding="fixed"):
     """Rows (COLUMNS) for the searches run with MLP width ``width`` and readout ``unembedding``."""
-    from capacity.nets.geometric import K_MAX, LR
+    from capacity.nets.models.geometric import CONSTRUCTION_K_MAX, LR
 
     best = {}  # (kind, N, R, seed) -> smallest stored d
     k_min, assoc = {}, {}
@@ -57,7 +57,7 @@ def _table(records, width, unembedding="fixed"):
             best.setdefault(key, None)
             if res["stored"] and (best[key] is None or task["d"] < best[key]):
                 best[key] = task["d"]
-        elif kind == "construction" and task["k_max"] == K_MAX:
+        elif kind == "construction" and task["k_max"] == CONSTRUCTION_K_MAX:
             k_min[(task["n_subjects"], task["n_relations"], task["seed"])] = res["k_min"]
         elif kind == "associative":
             assoc[(task["n_facts"], task["params"], task["width"], task["n_relations"])] = res["d"]
@@ -82,7 +82,7 @@ def _table(records, width, unembedding="fixed"):
 
 
 def compute(quick):
-    from capacity.nets.geometric import EXPERIMENT, fit_line
+    from capacity.nets.experiments.n4 import EXPERIMENT, fit_line
 
     records = plotting.read_store(STORE, experiment=EXPERIMENT)
     table = _table(records, WIDTH)

@@ -37,7 +37,7 @@ def parameters(quick):
 
 
 def compute(quick):
-    from capacity.nets.node2vec import make_graph
+    from capacity.nets.models.node2vec import make_graph
 
     par = parameters(quick)
     runs = {g: {} for g in GRAPH_NAMES}

@@ -1,7 +1,7 @@
 """N4 mechanism probes: superposition R², MLP gating, causal swap, zero-shot transfer and refit curves.
 
 Data: the committed store ``benchmarks/results/nets_probes.sqlite`` written by
-``benchmarks/results_nets_probes.py`` (capacity.nets.probes on the N4 model logits = U W2 relu(W1 [e(s); e(r)]
+``benchmarks/results_nets_probes.py`` (capacity.nets.experiments.probes on the N4 model logits = U W2 relu(W1 [e(s); e(r)]
 + b1), U fixed N(0, I/d); settings (N, R, d, h) = (128, 2, 16, 16), (64, 4, 16, 16), (128, 4, 24, 16) and the
 wide-MLP contrast (128, 2, 16, 64); 5 seeds; bars = mean, whiskers = sd over seeds).
 
@@ -44,7 +44,7 @@ def parameters(quick):
 
 
 def compute(quick):
-    from capacity.nets.probes import EXPERIMENT
+    from capacity.nets.experiments.probes import EXPERIMENT
 
     runs = {}
     for task, res in plotting.read_store(STORE, experiment=EXPERIMENT):

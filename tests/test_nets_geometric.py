@@ -1,4 +1,7 @@
-"""N4: learned-embedding factual recall and the hand-built geometric construction (capacity.nets.geometric)."""
+"""N4: learned-embedding factual recall and the hand-built geometric construction.
+
+Covers capacity.nets.models.geometric and capacity.nets.experiments.n4.
+"""
 import json
 
 import numpy as np
@@ -7,14 +10,17 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 torch = pytest.importorskip("torch")
 
-from capacity.nets.geometric import (  # noqa: E402
-    UNEMBEDDINGS, N4Result, _Search, associative_d, build_model, construction_accuracy, construction_k_min,
-    fact_queries,
-    fit_line, geometric_construction, hull_vertex_fraction, make_facts, n4_task, n_params_frozen, readout_task,
-    run_n4, run_n4_task, train_facts,
+from capacity.nets.experiments.n4 import (  # noqa: E402
+    N4Result, _Search, fit_line, n4_task, readout_task, run_n4, run_n4_task,
+)
+from capacity.nets.models.geometric import (  # noqa: E402
+    UNEMBEDDINGS, associative_d, build_model, construction_accuracy, construction_k_min, fact_queries,
+    geometric_construction, hull_vertex_fraction, make_facts, n_params_frozen, train_facts,
 )
 from capacity.sweeps import ResultsStore  # noqa: E402
 from capacity.theory import p_c  # noqa: E402
+
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
 # ----------------------------------------------------------------------------- facts

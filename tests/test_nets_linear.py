@@ -1,4 +1,4 @@
-"""N1: gradient-trained linear and two-layer memories (capacity.nets.linear)."""
+"""N1: gradient-trained linear and two-layer memories (capacity.nets.models.linear, capacity.nets.experiments.n1)."""
 import json
 
 import numpy as np
@@ -8,9 +8,8 @@ from numpy.testing import assert_allclose
 torch = pytest.importorskip("torch")
 
 from capacity import p_c  # noqa: E402
-from capacity.nets.linear import (  # noqa: E402
-    N1Result, run_gd_task, run_n1, gd_task, train_instances, train_memories,
-)
+from capacity.nets.experiments.n1 import N1Result, gd_task, run_gd_task, run_n1  # noqa: E402
+from capacity.nets.models.linear import train_instances, train_memories  # noqa: E402
 from capacity.simulate import make_instance, solve_feasibility  # noqa: E402
 from capacity.simulate.trial import make_task, run_trial  # noqa: E402
 

@@ -1,14 +1,17 @@
-"""N5: Node2Vec spectral bias on small graphs (capacity.nets.node2vec)."""
+"""N5: Node2Vec spectral bias on small graphs (capacity.nets.models.node2vec, capacity.nets.experiments.n5).
+
+NumPy only; one test compares the gradient with torch autograd.
+"""
 import json
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from capacity.nets.node2vec import (
-    GRAPHS, N5Result, cooccurrence, cycle_graph, entropy_floor, grid_graph, linearised_operator, make_graph, n5_task,
-    node2vec_grad, node2vec_loss, path_star_graph, run_n5, run_n5_task, spectral_subspaces, subspace_alignment,
-    train_node2vec, transition_laplacian,
+from capacity.nets.experiments.n5 import N5Result, n5_task, run_n5, run_n5_task
+from capacity.nets.models.node2vec import (
+    GRAPHS, cooccurrence, cycle_graph, entropy_floor, grid_graph, linearised_operator, make_graph, node2vec_grad,
+    node2vec_loss, path_star_graph, spectral_subspaces, subspace_alignment, train_node2vec, transition_laplacian,
 )
 from capacity.sweeps import ResultsStore
 
@@ -97,9 +100,10 @@ def test_gradient_matches_central_finite_differences(g):
     assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.torch
+@pytest.mark.usefixtures("torch_one_thread")
 def test_gradient_matches_torch_autograd():
     torch = pytest.importorskip("torch")
-    torch.set_num_threads(1)
     A = path_star_graph(3, 4)
     C = cooccurrence(A, 5)
     V = np.random.default_rng(2).normal(0, 1.0, size=(13, 13))

@@ -1,4 +1,4 @@
-"""N5 (optional): in-weights path-star transformer (capacity.nets.pathstar)."""
+"""N5 (optional): in-weights path-star transformer (capacity.nets.models.pathstar, .experiments.pathstar)."""
 import json
 
 import numpy as np
@@ -6,11 +6,13 @@ import pytest
 
 pytest.importorskip("torch")
 
-from capacity.nets.pathstar import (  # noqa: E402
-    IGNORE, PathStarResult, make_pathstar, pathstar_sequences, pathstar_task, run_pathstar, run_pathstar_task,
-    train_pathstar,
+from capacity.nets.experiments.pathstar import (  # noqa: E402
+    PathStarResult, pathstar_task, run_pathstar, run_pathstar_task,
 )
+from capacity.nets.models.pathstar import IGNORE, make_pathstar, pathstar_sequences, train_pathstar  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
+
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 TINY = dict(arms=4, length=2, n_heldout=1, d_model=32, n_layers=1, steps=200, n_checkpoints=4)
 

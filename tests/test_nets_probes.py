@@ -1,4 +1,7 @@
-"""Mechanism probes of the N4 model (capacity.nets.probes): regression, gating, swap, transfer."""
+"""Mechanism probes of the N4 model: regression, gating, swap, transfer.
+
+Covers capacity.nets.models.probes and capacity.nets.experiments.probes.
+"""
 import json
 
 import numpy as np
@@ -7,14 +10,17 @@ from numpy.testing import assert_allclose
 
 torch = pytest.importorskip("torch")
 
-from capacity.nets.geometric import (  # noqa: E402
+from capacity.nets.experiments.probes import ProbesResult, run_probes  # noqa: E402
+from capacity.nets.models.geometric import (  # noqa: E402
     build_model, construction_accuracy, fact_queries, geometric_construction, make_facts,
 )
-from capacity.nets.probes import (  # noqa: E402
-    ProbesResult, _parts, attribute_features, fit_superposition, gating_overlap, heldout_r2, jaccard, new_facts,
-    refit_embeddings, run_probes, swap_test, transfer_accuracy,
+from capacity.nets.models.probes import (  # noqa: E402
+    _parts, attribute_features, fit_superposition, gating_overlap, heldout_r2, jaccard, new_facts, refit_embeddings,
+    swap_test, transfer_accuracy,
 )
 from capacity.sweeps import ResultsStore  # noqa: E402
+
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 N, R, K = 128, 2, 24  # construction exact from k = 24 on for seed 0 (asserted below); R^2 K = 96 features < N
 
@@ -120,7 +126,7 @@ def test_run_probes_quick_persists_and_resumes(tmp_path):
     res = run_probes(quick=True, store=store, progress=False)
     assert isinstance(res, ProbesResult)
     assert res.settings_list == [(16, 2, 8, 16)]
-    sm = res.summary[0]
+    sm = res.rows[0]
     assert sm["acc_learned"][0] >= 0.99
     assert sm["r2_trained"][0] > sm["r2_shuffled"][0]
     assert sm["transfer_trained_new"][0] > sm["chance"][0]

@@ -1,4 +1,7 @@
-"""N3 marked-token retrieval (capacity.nets.retrieval): data, training, analysis helpers, run_n3."""
+"""N3 marked-token retrieval: data, training, analysis helpers, run_n3.
+
+Covers capacity.nets.models.retrieval and capacity.nets.experiments.n3.
+"""
 import json
 import math
 
@@ -10,8 +13,8 @@ torch = pytest.importorskip("torch")
 
 from capacity import p_c  # noqa: E402
 from capacity.nets import seeded_generator  # noqa: E402
-from capacity.nets.retrieval import (  # noqa: E402
-    N3Grid, coverage_n, fit_power_law, make_vocabulary, minimal_n, run_n3, sample_sequences, train_retrieval)
+from capacity.nets.experiments.n3 import N3Grid, coverage_n, fit_power_law, minimal_n, run_n3  # noqa: E402
+from capacity.nets.models.retrieval import make_vocabulary, sample_sequences, train_retrieval  # noqa: E402
 
 pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
@@ -113,7 +116,7 @@ def test_run_n3_result_and_resume(tmp_path):
     store = tmp_path / "n3.sqlite"
     calls = []
     res = run_n3(grid=TINY, steps=20, quick=True, store=store, progress=lambda done, total: calls.append(done))
-    assert {r["m"] for r in res.n_star} == {0, 8} and len(res.value_path) == 2
+    assert {r["m"] for r in res.rows} == {0, 8} and len(res.value_path) == 2
     assert res.value_path[0]["V"] == round(2.0 * p_c(4)) and {r["seed"] for r in res.value_path} == {0, 1}
     assert len(res.value_path_summary[0]["frac_stored"]) == 1
     assert len(res.fits) == 4 and res.budget_check[0]["steps_doubled"] == 40

@@ -6,15 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from capacity.nets.transformer import (  # noqa: E402
-    N2Result,
-    build_model,
-    count_params,
-    facts_law,
-    make_facts,
-    run_n2,
-    train_facts,
-)
+from capacity.nets.experiments.n2 import N2Result, run_n2  # noqa: E402
+from capacity.nets.models.transformer import build_model, count_params, facts_law, make_facts, train_facts  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 from capacity.theory import p_c  # noqa: E402
 

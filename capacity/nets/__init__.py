@@ -1,25 +1,30 @@
-"""Gradient-trained memories and transformers (spec/nets.md), torch optional.
+"""Gradient-trained memories and transformers against the capacity theory (docs/nets.md), torch optional.
 
-Importing :mod:`capacity.nets` never imports torch; each experiment module does so
-lazily through :func:`capacity.nets._torch.require_torch`, which raises an
-ImportError naming ``pip install capacity[torch]`` when torch is absent.
+Importing :mod:`capacity.nets` never imports torch; the functions that need it load it
+lazily through :func:`capacity.nets.require_torch`, which raises an ImportError naming
+``pip install capacity[torch]`` when torch is absent.
 
-Experiments (each ``run_*`` returns a frozen result object with ``to_dict()`` and
-persists one record per finished task through :func:`capacity.sweeps.run_sweep`):
+Layout: :mod:`capacity.nets.models` holds the networks and their training (one module per
+model family), :mod:`capacity.nets.experiments` the experiment drivers (one module per
+experiment, each ``run_*`` returning a :class:`capacity.results.RowsResult` with
+``format_table()`` and persisting one record per finished task through
+:func:`capacity.sweeps.run_sweep`) and the registry
+:data:`capacity.nets.experiments.EXPERIMENTS` that ``capacity train`` uses:
 
-- :mod:`.linear` — N1: GD/cross-entropy trained linear and two-layer memories vs
-  the LP simulator and the theory p_c(d).
-- :mod:`.transformer` — N2: one-layer transformer with frozen random embeddings on
-  (subject, relation) -> attribute facts.
-- :mod:`.retrieval` — N3: marked-token retrieval with random embeddings.
-- :mod:`.geometric` — N4: learned subject embeddings (geometric recall), the
-  hand-built construction and the frozen-embedding control.
-- :mod:`.node2vec` — N5: spectral bias of Node2Vec embeddings on small graphs
-  (NumPy only).
-- :mod:`.pathstar` — N5 option: a path-star graph memorised in a small
-  transformer's weights; held-out first-hop accuracy, frozen vs trainable embeddings.
-- :mod:`.probes` — mechanism probes of the N4 model (superposition, gating,
-  causal swap, zero-shot transfer).
+- N1 ``linear`` (:func:`~capacity.nets.experiments.n1.run_n1`): GD/cross-entropy trained
+  linear and two-layer memories vs the LP simulator and the theory p_c(d).
+- N2 ``transformer`` (:func:`~capacity.nets.experiments.n2.run_n2`): one-layer transformer
+  with frozen random embeddings on (subject, relation) -> attribute facts.
+- N3 ``retrieval`` (:func:`~capacity.nets.experiments.n3.run_n3`): marked-token retrieval
+  with random embeddings.
+- N4 ``geometric`` (:func:`~capacity.nets.experiments.n4.run_n4`): learned subject embeddings
+  (geometric recall), the hand-built construction and the frozen-embedding control; ``probes``
+  (:func:`~capacity.nets.experiments.probes.run_probes`): mechanism probes of that model
+  (superposition, gating, causal swap, zero-shot transfer).
+- N5 ``node2vec`` (:func:`~capacity.nets.experiments.n5.run_n5`): spectral bias of Node2Vec
+  embeddings on small graphs (NumPy only); ``pathstar``
+  (:func:`~capacity.nets.experiments.pathstar.run_pathstar`): a path-star graph memorised in a
+  small transformer's weights, held-out first-hop accuracy, frozen vs trainable embeddings.
 
 Devices: ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (cuda when available).
 """

@@ -1,223 +1,26 @@
-"""N3: marked-token retrieval with frozen random embeddings and one attention layer.
+"""N3 experiment: test accuracy against training size, N* fits and the attention-only d^2 limit (docs/nets.md, N3).
 
-Setting (spec/nets.md §N3, after Vural, Bietti, Soltanolkotabi, Wu, arXiv:2603.15923, of
-which only the abstract was available; the concrete choices below are ours):
-
-- vocabulary of ``V`` tokens with fixed random embeddings ``e_v ~ N(0, I/d)`` in R^d, d < V;
-- a sequence is ``L`` tokens drawn uniformly with replacement; one position, uniform, is
-  *marked* by adding a fixed random trigger vector ``t ~ N(0, I/d)`` to its embedding, so
-  ``x_l = e_{tok_l} + [l = marked] t`` (no positional encoding: the trigger alone says where);
-- label ``y = pi(marked token)`` for a fixed uniformly random permutation ``pi`` of the vocabulary;
-- model: one single-head attention layer whose query is a learned vector ``w`` (a readout /
-  [CLS]-like query; a learned query times a key matrix is the same vector ``w = W_K^T q``):
-  ``a = softmax_l(w . x_l)``, ``h = W_V sum_l a_l x_l`` with a trainable ``W_V`` (d x d); optional
-  residual ReLU MLP of width m, ``h <- h + W_2 relu(W_1 h)`` (``W_1``: m x d, ``W_2``: d x m, both
-  trained); logits ``U h`` through a **fixed** random unembedding ``U`` (rows ``N(0, I/d)``, not
-  trained, so that the value path is a d x d linear memory exactly as in N1).
-  ``m = 0`` is the *attention-only value path*: the output is ``U W_V (sum_l a_l x_l)``;
-- training: full-batch Adam (lr 0.03, default betas; one value for every run, picked from a
-  handful of trial runs at 0.01 / 0.03 / 0.1 because 0.01 converged slowly near capacity) on the
-  cross-entropy over all V classes, a fixed number of steps, ``w`` initialised at 0 (uniform attention), ``W_V ~ N(0, 1/d)``,
-  ``W_1 ~ N(0, 2/d)``, ``W_2 = 0``; float32;
-- metrics: train and test accuracy (test: fresh sequences from the same distribution), and the
-  *map accuracy*: the fraction of the V associations ``v -> pi(v)`` recovered from the
-  single-token input ``e_v + t`` (what the value path stores, attention aside).
-
-Why the value path caps at about d^2 associations (tie to N1): with m = 0 the logits are
-``u_{pi(v)}^T W_V x`` with one trainable d x d matrix; with sharp attention ``x = e_v + t``, and
-``W_V t`` only adds a bias vector in R^d, so storing all V associations is the N1 problem with
-p = V random pairs and d^2 (+ d) parameters, impossible beyond about p_c(d) (spec (T3)).
+The task and the model are in :mod:`capacity.nets.models.retrieval` (and stated in
+:data:`SETTING`); here every training run is one task of :func:`capacity.sweeps.run_sweep`,
+the smallest training size N* reaching a test accuracy is interpolated and fitted as a power law,
+and the value path is tested against p_c(d) (docs/theory.md §2, eq. (T3)).
 """
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_real
-from ._torch import require_torch, resolve_device, seeded_generator, torch_threads
+from ..._validation import check_real
+from ...results import Result, RowsResult
+from .._torch import resolve_device
+from ..models.retrieval import LR, N_TEST, _check_shape, _positive_int, train_retrieval
 
-__all__ = ["N3Grid", "N3Result", "make_vocabulary", "sample_sequences", "train_retrieval", "run_n3",
-           "minimal_n", "fit_power_law"]
+__all__ = ["EXPERIMENT", "THRESHOLDS", "SETTING", "coverage_n", "minimal_n", "fit_power_law", "N3Grid", "N3Result",
+           "run_n3"]
 
 EXPERIMENT = "nets-n3-retrieval"
-LR = 0.03
-N_TEST = 2000
 THRESHOLDS = (0.9, 0.99)
-
-# stream tags for seeded_generator: (seed, V, d, [L, n_train,] tag)
-_VOCAB, _TRAIN, _TEST, _INIT = 1, 2, 3, 4
-
-
-# ----------------------------------------------------------------------------- validation
-def _positive_int(name, value, low=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}")
-    if value < low:
-        raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def _check_shape(V, d, L, m):
-    V = _positive_int("V", V, 2)
-    d = _positive_int("d", d, 1)
-    if d >= V:
-        raise ValueError(f"`d` must be < V = {V} (the embeddings are not orthogonal); got {d}")
-    L = _positive_int("L", L, 1)
-    m = _positive_int("m", m, 0)
-    return V, d, L, m
-
-
-# ----------------------------------------------------------------------------- data
-def make_vocabulary(V, d, *, seed=0, device="cpu"):
-    """Fixed random embeddings, trigger, permutation and unembedding of one (V, d) instance.
-
-    Returns a dict of tensors: ``E`` (V x d, rows N(0, I/d)), ``trigger`` (d, N(0, I/d)),
-    ``perm`` (V, a uniformly random permutation: label of token v is ``perm[v]``) and ``U``
-    (V x d, rows N(0, I/d), the fixed unembedding).  Drawn on the CPU from ``seed`` (the same
-    instance on every device) and moved to ``device``.
-
-    Examples
-    --------
-    >>> voc = make_vocabulary(16, 4, seed=1)
-    >>> tuple(voc["E"].shape), sorted(voc["perm"].tolist()) == list(range(16))
-    ((16, 4), True)
-    """
-    V, d, _, _ = _check_shape(V, d, 1, 0)
-    torch = require_torch()
-    dev = resolve_device(device)
-    g = seeded_generator((int(seed), V, d, _VOCAB))
-    s = 1.0 / math.sqrt(d)
-    E = torch.randn(V, d, generator=g) * s
-    trigger = torch.randn(d, generator=g) * s
-    perm = torch.randperm(V, generator=g)
-    U = torch.randn(V, d, generator=g) * s
-    return {"E": E.to(dev), "trigger": trigger.to(dev), "perm": perm.to(dev), "U": U.to(dev)}
-
-
-def sample_sequences(vocab, n, L, *, generator):
-    """``n`` sequences of length ``L``: tokens, marked positions, labels and input vectors.
-
-    Returns ``(tokens, marked, labels, X)``: ``tokens`` (n x L, int64, uniform with
-    replacement), ``marked`` (n, uniform position), ``labels = perm[tokens[i, marked[i]]]`` and
-    ``X`` (n x L x d) with ``X[i, l] = E[tokens[i, l]] + [l = marked[i]] trigger``.
-    ``generator`` is a CPU ``torch.Generator`` (draws are made on the CPU).
-    """
-    torch = require_torch()
-    n = _positive_int("n", n, 1)
-    L = _positive_int("L", L, 1)
-    E, trigger, perm = vocab["E"], vocab["trigger"], vocab["perm"]
-    V = E.shape[0]
-    tokens = torch.randint(0, V, (n, L), generator=generator).to(E.device)
-    marked = torch.randint(0, L, (n,), generator=generator).to(E.device)
-    rows = torch.arange(n, device=E.device)
-    labels = perm[tokens[rows, marked]]
-    X = E[tokens]
-    X[rows, marked] += trigger
-    return tokens, marked, labels, X
-
-
-# ----------------------------------------------------------------------------- model
-def _init_params(d, m, seed_tuple, device):
-    torch = require_torch()
-    g = seeded_generator(seed_tuple)
-    params = {"w": torch.zeros(d), "W_V": torch.randn(d, d, generator=g) / math.sqrt(d)}
-    if m > 0:
-        params["W_1"] = torch.randn(m, d, generator=g) * math.sqrt(2.0 / d)
-        params["W_2"] = torch.zeros(d, m)
-    return {k: v.to(device).requires_grad_(True) for k, v in params.items()}
-
-
-def _logits(params, X, U):
-    torch = require_torch()
-    a = torch.softmax(X @ params["w"], dim=1)  # (n, L) attention of the learned query
-    xbar = torch.einsum("nl,nld->nd", a, X)
-    h = xbar @ params["W_V"].T
-    if "W_1" in params:
-        h = h + torch.relu(h @ params["W_1"].T) @ params["W_2"].T
-    return h @ U.T
-
-
-def _accuracy(params, X, labels, U):
-    torch = require_torch()
-    with torch.no_grad():
-        return float((_logits(params, X, U).argmax(1) == labels).double().mean())
-
-
-def train_retrieval(*, V, d, L, m=0, n_train, steps=1000, seed=0, n_test=N_TEST, lr=LR, device="cpu"):
-    """Train one model on ``n_train`` sequences; return its accuracies and losses (a dict).
-
-    Parameters
-    ----------
-    V, d, L, m : int
-        Vocabulary size, embedding dimension (``d < V``), sequence length, MLP width
-        (0 = attention-only value path).
-    n_train : int
-        Number of training sequences (full batch).
-    steps : int
-        Adam steps.
-    seed : int
-        The vocabulary instance is drawn from ``(seed, V, d)`` (shared by every L, m and
-        n_train), the test set from ``(seed, V, d, L)``, the training set and the
-        initialisation from ``(seed, V, d, L, m, n_train)``.
-    n_test : int
-        Fresh test sequences.
-    device : {"cpu", "cuda", "auto"}
-
-    Returns
-    -------
-    dict
-        ``train_acc, test_acc, map_acc, loss_init, loss_half, loss_final`` (floats).
-        ``map_acc`` is the fraction of tokens v whose single-token input ``e_v + t`` is mapped to
-        ``pi(v)`` (the associations the value path stores).
-
-    Notes
-    -----
-    On CPU the result is bit-reproducible for a given seed (one thread, explicit generators).
-
-    Examples
-    --------
-    >>> r = train_retrieval(V=16, d=8, L=2, m=0, n_train=64, steps=50)
-    >>> r["loss_final"] < r["loss_init"]
-    True
-    """
-    V, d, L, m = _check_shape(V, d, L, m)
-    n_train = _positive_int("n_train", n_train, 1)
-    steps = _positive_int("steps", steps, 1)
-    n_test = _positive_int("n_test", n_test, 1)
-    seed = _positive_int("seed", seed, 0)
-    lr = check_real("lr", lr, low=0.0, low_open=True)
-    torch = require_torch()
-    dev = resolve_device(device)
-    with torch_threads(1):
-        vocab = make_vocabulary(V, d, seed=seed, device=device)
-        U = vocab["U"]
-        _, _, y_tr, X_tr = sample_sequences(vocab, n_train, L, generator=seeded_generator(
-            (seed, V, d, L, m, n_train, _TRAIN)))
-        _, _, y_te, X_te = sample_sequences(vocab, n_test, L, generator=seeded_generator((seed, V, d, L, _TEST)))
-        params = _init_params(d, m, (seed, V, d, L, m, n_train, _INIT), dev)
-        opt = torch.optim.Adam(list(params.values()), lr=lr)
-        loss_init = loss_half = None
-        for step in range(steps):
-            opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(_logits(params, X_tr, U), y_tr)
-            if step == 0:
-                loss_init = float(loss.detach())
-            if step == steps // 2:
-                loss_half = float(loss.detach())
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            loss_final = float(torch.nn.functional.cross_entropy(_logits(params, X_tr, U), y_tr))
-        X_map = (vocab["E"] + vocab["trigger"]).unsqueeze(1)  # each token alone, marked
-        return {
-            "train_acc": _accuracy(params, X_tr, y_tr, U),
-            "test_acc": _accuracy(params, X_te, y_te, U),
-            "map_acc": _accuracy(params, X_map, vocab["perm"], U),
-            "loss_init": loss_init,
-            "loss_half": loss_half if loss_half is not None else loss_init,
-            "loss_final": loss_final,
-        }
 
 
 def _n3_task(task):
@@ -295,12 +98,8 @@ def fit_power_law(rows, *, target="n_star", features=("V", "L", "d")):
 
 
 # ----------------------------------------------------------------------------- experiment
-def _lists(v):
-    return [_lists(x) for x in v] if isinstance(v, tuple) else v
-
-
 @dataclass(frozen=True)
-class N3Grid:
+class N3Grid(Result):
     """What :func:`run_n3` trains.
 
     N* grid: every (V, d, L, m) with d < V, training sizes ``N = round(f V)`` for ``f`` in
@@ -315,6 +114,8 @@ class N3Grid:
 
     Budget check: each configuration (V, d, L, m) in ``checks`` is rerun over the N grid with
     ``2 steps``.
+
+    ``to_dict()`` (from :class:`capacity.results.Result`) gives the fields with tuples as lists.
     """
 
     V: tuple = (32, 64, 128)
@@ -338,9 +139,6 @@ class N3Grid:
         return cls(V=(16,), d=(8,), L=(2, 4), m=(0, 32), n_factors=(2.0, 4.0, 8.0), vp_d=(4,),
                    vp_ratios=(0.5, 2.0), vp_m=32, vp_m_ratios=(2.0,), vp_L=2, vp_n_factor=8.0,
                    vp_steps=200, vp_replicas=1, checks=((16, 8, 2, 32),))
-
-    def to_dict(self):
-        return {k: _lists(v) for k, v in self.__dict__.items()}
 
 
 def _tuples(v):
@@ -384,24 +182,25 @@ def _as_grid(grid, quick):
     return grid
 
 
-@dataclass(frozen=True)
-class N3Result:
-    """Outcome of :func:`run_n3` (spec/nets.md §N3).
+@dataclass(frozen=True, kw_only=True)
+class N3Result(RowsResult):
+    """Outcome of :func:`run_n3` (docs/nets.md, N3).
 
     Attributes
     ----------
-    setting : str
-        The task and model in words (our choices; see the module docstring).
-    grid : dict
-        The :class:`N3Grid` used.
-    seed, steps, n_test, lr, device : the training budget and where it ran.
+    rows : list of dict
+        The N* table, one row per (V, d, L, m): ``V, d, L, m, steps``, ``n_star_90, n_grid_90,
+        n_star_99, n_grid_99`` (NaN: not reached on the grid), ``coverage_90, coverage_99``
+        (:func:`coverage_n`), ``max_test_acc``, ``n_max`` (largest N trained), ``p_c`` (= p_c(d)).
+    settings : dict
+        ``setting`` (the task and model in words: our choices, see
+        :mod:`capacity.nets.models.retrieval`), ``grid`` (the :class:`N3Grid` used, as a dict),
+        ``seed``, ``steps``, ``n_test``, ``lr``, ``device`` (the training budget and where it ran).
+    warnings : list
+        Empty (kept for the shape shared by every experiment result).
     runs : tuple of dict
         One per N*-grid training run: ``V, d, L, m, n_train, steps, train_acc, test_acc, map_acc,
         loss_init, loss_final``.
-    n_star : tuple of dict
-        One per (V, d, L, m): ``n_star_90, n_grid_90, n_star_99, n_grid_99`` (NaN: not reached on
-        the grid), ``coverage_90, coverage_99`` (:func:`coverage_n`), ``max_test_acc``, ``n_max``
-        (largest N trained), ``p_c`` (= p_c(d)).
     fits : tuple of dict
         ``log N* = c + a_V log V + a_L log L + a_d log d`` per (m, threshold), from
         :func:`fit_power_law` (``m``, ``threshold`` added).
@@ -422,31 +221,12 @@ class N3Result:
         Wall time of this call (runs resumed from a store cost nothing).
     """
 
-    setting: str
-    grid: dict
-    seed: int
-    steps: int
-    n_test: int
-    lr: float
-    device: str
     runs: tuple
-    n_star: tuple
     fits: tuple
     value_path: tuple
     value_path_summary: tuple
     budget_check: tuple
-    seconds: float = field(default=math.nan)
-
-    def to_dict(self):
-        """JSON-able dict (NaN stays a float NaN, as ``json.dumps`` writes it)."""
-        return {
-            "setting": self.setting, "grid": self.grid, "seed": self.seed, "steps": self.steps,
-            "n_test": self.n_test, "lr": self.lr, "device": self.device, "runs": [dict(r) for r in self.runs],
-            "n_star": [dict(r) for r in self.n_star], "fits": [dict(r) for r in self.fits],
-            "value_path": [dict(r) for r in self.value_path],
-            "value_path_summary": [dict(r) for r in self.value_path_summary],
-            "budget_check": [dict(b) for b in self.budget_check], "seconds": self.seconds,
-        }
+    seconds: float = math.nan
 
     def format_table(self):
         """Markdown: N* table, fitted exponents, the value-path test and the budget check."""
@@ -475,7 +255,7 @@ def _levels(grid_V, factors):
 
 def _sweep_levels(configs, factors, base, store, jobs, progress, kind):
     """Run each (V, d, L, m) over its N levels, stopping a configuration at test accuracy >= 0.99."""
-    from ..sweeps import run_sweep
+    from ...sweeps import run_sweep
 
     done = {c: [] for c in configs}  # config -> list of (task, result)
     active = list(configs)
@@ -498,7 +278,7 @@ def _sweep_levels(configs, factors, base, store, jobs, progress, kind):
 
 def _n_star_row(config, pairs, steps):
     V, d, L, m = config
-    from ..theory import p_c
+    from ...theory import p_c
 
     ns = [t["n_train"] for t, _ in pairs]
     accs = [r["test_acc"] for _, r in pairs]
@@ -549,7 +329,7 @@ def run_n3(*, grid=None, seed=0, steps=None, quick=False, device="cpu", store=No
     >>> len(res.runs), res.budget_check[0]["steps_doubled"]
     (1, 40)
     """
-    from ..theory import p_c
+    from ...theory import p_c
 
     start = time.perf_counter()
     grid = _as_grid(grid, quick)
@@ -578,7 +358,7 @@ def run_n3(*, grid=None, seed=0, steps=None, quick=False, device="cpu", store=No
             fits.append({"m": m, "threshold": thr, **fit})
 
     # value-path test
-    from ..sweeps import run_sweep
+    from ...sweeps import run_sweep
 
     vp_tasks = []
     for d in grid.vp_d:
@@ -624,8 +404,9 @@ def run_n3(*, grid=None, seed=0, steps=None, quick=False, device="cpu", store=No
                        "n_train": [t["n_train"] for t, _ in done1], "test_acc": [r["test_acc"] for _, r in done1],
                        "n_train_doubled": [t["n_train"] for t, _ in done2],
                        "test_acc_doubled": [r["test_acc"] for _, r in done2]})
-    return N3Result(setting=SETTING, grid=grid.to_dict(), seed=seed, steps=steps, n_test=n_test, lr=LR, device=dev,
-                    runs=tuple(runs), n_star=tuple(n_star), fits=tuple(fits), value_path=value_path,
+    settings = {"setting": SETTING, "grid": grid.to_dict(), "seed": seed, "steps": steps, "n_test": n_test, "lr": LR,
+                "device": dev}
+    return N3Result(rows=list(n_star), settings=settings, runs=tuple(runs), fits=tuple(fits), value_path=value_path,
                     value_path_summary=tuple(summary), budget_check=tuple(budget), seconds=time.perf_counter() - start)
 
 
@@ -634,15 +415,17 @@ def _f(x, fmt="{:.0f}"):
 
 
 def _format(res):
-    out = [f"Setting: {res.setting}.", "",
-           f"Budget: {res.steps} full-batch Adam steps (lr {res.lr}) per N*-grid run, {res.n_test} test "
-           f"sequences, seed {res.seed}, device {res.device}; N grid N = round(f V), f in {res.grid['n_factors']}; "
+    st = res.settings
+    out = [f"Setting: {st['setting']}.", "",
+           f"Budget: {st['steps']} full-batch Adam steps (lr {st['lr']}) per N*-grid run, {st['n_test']} test "
+           f"sequences, seed {st['seed']}, device {st['device']}; N grid N = round(f V), f in "
+           f"{st['grid']['n_factors']}; "
            "a configuration stops after its first N with test accuracy >= 0.99.", "",
            "### N* (log-N interpolated; grid N in brackets; coverage = lookup-table floor V ln(1/(1-acc)))", "",
            "| V | d | L | m | p_c(d) | N*(0.90) | N*(0.99) | N*(0.90)/cov | N*(0.99)/cov | max test acc "
            "| N max |",
            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in res.n_star:
+    for r in res.rows:
         out.append(f"| {r['V']} | {r['d']} | {r['L']} | {r['m']} | {r['p_c']:.1f} | "
                    f"{_f(r['n_star_90'])} [{_f(r['n_grid_90'])}] | {_f(r['n_star_99'])} [{_f(r['n_grid_99'])}] | "
                    f"{_f(r['n_star_90'] / r['coverage_90'], '{:.2f}')} | "
@@ -657,7 +440,7 @@ def _format(res):
         out.append(f"| {f['m']} | {f['threshold']} | {f['n_points']} | " + " | ".join(cell)
                    + f" | {_f(f['r2'], '{:.3f}')} | {_f(f['rms'], '{:.3f}')} |")
     if res.value_path:
-        g = res.grid
+        g = st["grid"]
         out += ["", f"### Value-path test (L = {g['vp_L']}, N = {g['vp_n_factor']:g} V, {g['vp_steps']} steps, "
                 f"{g['vp_replicas']} instance(s) for m = 0)", "",
                 "| d | V | V/p_c(d) | m | seed | train acc | test acc | map acc | final loss |",
