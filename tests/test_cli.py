@@ -2,7 +2,7 @@
 
 Called through ``cli.main([...])`` (stdout/stderr via capsys) and once as a real
 ``python -m capacity`` subprocess.  Numerical values are checked against the
-closed forms at K = 1, 2 (Gardner: E dist^2 = 1/2 and 5/6) and the spec's
+closed forms at K = 1, 2 (Gardner: E dist^2 = 1/2 and 5/6) and the reference value
 p_c(16) ~ 61.7; everything else is checked against the library itself, since the
 command must only parse, call and print.
 """
@@ -49,12 +49,12 @@ def run_json(capsys, *args):
 # --------------------------------------------------------------------------- --d
 
 
-def test_d_single_json_keys_and_spec_value(capsys):
+def test_d_single_json_keys_and_reference_value(capsys):
     r = run_json(capsys, "--d", "16")
     assert isinstance(r, dict)
     assert D_KEYS <= r.keys()
     assert r["d"] == 16 and r["kappa"] == 0
-    # spec reference p_c(16) ~ 61.7 (quoted to 3 digits, hence 0.5%)
+    # reference p_c(16) ~ 61.7 (docs/simulator.md §6, expected agreement) (quoted to 3 digits, hence 0.5%)
     assert_allclose(r["p_c"], 61.7, rtol=5e-3)
     assert_allclose(r["K"], r["p_c"] - 1.0, rtol=1e-14)
     assert_allclose(r["p_c"], 16**2 * r["alpha_c"], rtol=1e-10)  # (T3) at the root

@@ -1,4 +1,4 @@
-"""`capacity query/simulate --model ...` (issue 4): values come from the library, the CLI only routes.
+"""`capacity query/simulate --model ...`: values come from the library, the CLI only routes.
 
 Each JSON answer is compared with a direct call of the theory/simulation function it claims to
 report; bad combinations of flags give one line on stderr and exit status 2.
@@ -113,7 +113,7 @@ def test_simulate_hebbian_verdicts_are_the_library_recall(capsys):
     for pt in r["points"]:
         assert pt["n_feasible"] + pt["n_infeasible"] == 4
     # the same seeds, recomputed directly: the CLI counts exactly the all-recalled instances
-    from capacity.sweeps.capacity_sweep import simulate_capacity
+    from capacity.simulate import simulate_capacity
 
     direct = simulate_capacity("decoupled", 10, [4, 30], trials=4, seed=3, experiment="hebbian", progress=False,
                                n_boot=0)

@@ -78,6 +78,7 @@ def test_bad_input_one_line_exit_2(argv, flag, capsys):
     assert out == ""
 
 
+@pytest.mark.slow
 def test_real_subprocess(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "capacity", "simulate", "--d", "5", "--p", "10", "--trials", "2",

@@ -1,4 +1,4 @@
-"""`capacity train` (issue 6): routing, JSON, persistence and one-line errors; the numbers are the library's."""
+"""`capacity train`: routing, JSON, persistence and one-line errors; the numbers are the library's."""
 import json
 
 import pytest
@@ -6,6 +6,7 @@ import pytest
 from capacity import cli
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 
 
 def run(capsys, *argv):
@@ -14,6 +15,7 @@ def run(capsys, *argv):
     return status, out, err
 
 
+@pytest.mark.slow
 def test_train_linear_quick_json_resumes_from_store(tmp_path, capsys):
     store = tmp_path / "n1.sqlite"
     status, out, err = run(capsys, "train", "linear", "--quick", "--json", "--store", str(store))

@@ -1,9 +1,9 @@
 """Figures (capacity.plotting, figures/fig_*.py): every figure renders in quick mode.
 
-All figures are rendered once (module fixture) into a temporary folder; the tests then check the
-files (PNG and PDF exist, are not trivially small, the PNG is not blank), the provenance sidecar,
-that a second run reuses the cached data without calling compute(), that recompute=True does call
-it, and the errors for unknown slugs.
+Every figure is rendered once in the slow tier (module fixture; about 35 s), and three quick ones in
+the default run; the tests check the files (PNG and PDF exist, are not trivially small, the PNG is not
+blank), the provenance sidecar, that a second run reuses the cached data without calling compute(),
+that recompute=True does call it, and the errors for unknown slugs.
 """
 import json
 
@@ -26,6 +26,18 @@ def rendered(tmp_path_factory):
     return outdir, written, calls
 
 
+FEW = ("alpha_c_vs_K", "collapse", "spectra")  # about a second each in quick mode
+
+
+@pytest.fixture(scope="module")
+def rendered_few(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("figures_few")
+    calls = []
+    written = plotting.run_figures(list(FEW), quick=True, outdir=outdir,
+                                   progress=lambda done, total: calls.append(done))
+    return outdir, written, calls
+
+
 def test_list_figures_describes_every_script():
     figs = plotting.list_figures()
     assert EXPECTED <= set(figs)
@@ -34,9 +46,7 @@ def test_list_figures_describes_every_script():
         assert info.description and "\n" not in info.description
 
 
-def test_every_figure_renders(rendered):
-    outdir, written, calls = rendered
-    slugs = list(plotting.list_figures())
+def _check_rendered(outdir, written, calls, slugs):
     assert calls == list(range(1, len(slugs) + 1))
     from matplotlib.image import imread
 
@@ -49,11 +59,21 @@ def test_every_figure_renders(rendered):
         img = imread(png)
         assert img.ndim == 3 and min(img.shape[:2]) > 300, slug
         assert float(np.std(img[..., :3])) > 0.02, f"{slug}: PNG looks blank"
+        assert outdir / f"{slug}.provenance.json" in written
 
 
-def test_provenance_sidecar(rendered):
-    outdir, written, _ = rendered
-    for slug in plotting.list_figures():
+@pytest.mark.slow
+def test_every_figure_renders(rendered):
+    _check_rendered(*rendered, list(plotting.list_figures()))
+
+
+def test_a_few_figures_render(rendered_few):
+    _check_rendered(*rendered_few, list(FEW))
+
+
+def test_provenance_sidecar(rendered_few):
+    outdir, written, _ = rendered_few
+    for slug in FEW:
         prov_path = outdir / f"{slug}.provenance.json"
         assert prov_path in written
         prov = json.loads(prov_path.read_text())
@@ -68,8 +88,8 @@ def test_provenance_sidecar(rendered):
             assert rel in module.INPUTS and len(sha) == 64
 
 
-def test_cached_data_are_reused(rendered, monkeypatch):
-    outdir, _, _ = rendered
+def test_cached_data_are_reused(rendered_few, monkeypatch):
+    outdir, _, _ = rendered_few
     for slug in ("collapse", "spectra"):
         module = plotting.load_figure(slug)
 
@@ -84,8 +104,8 @@ def test_cached_data_are_reused(rendered, monkeypatch):
         assert png.stat().st_size > 20_000
 
 
-def test_recompute_and_mode_change_call_compute(rendered, monkeypatch):
-    outdir, _, _ = rendered
+def test_recompute_and_mode_change_call_compute(rendered_few, monkeypatch):
+    outdir, _, _ = rendered_few
     slug = "alpha_c_vs_K"
     module = plotting.load_figure(slug)
     original, calls = module.compute, []

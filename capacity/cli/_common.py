@@ -1,0 +1,179 @@
+"""What every subcommand shares: the parser class, one-line errors and exit codes, parsing of
+command-line numbers and lists, and printing (aligned text, tables, strict JSON).
+
+Nothing here computes: values come from the library's result objects and are only formatted.
+"""
+import argparse
+import json
+import math
+import re
+
+from ..results import json_ready
+
+PROG = "capacity"
+
+EXIT_OK = 0
+EXIT_NUMERICAL = 1
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line: ``<prog>: error: <message> (see <prog> --help)``."""
+
+    def error(self, message):
+        message = " ".join(str(message).split())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class CommandError(Exception):
+    """A failure reported as one line on stderr; carries the exit status (2 bad input, 1 numerics)."""
+
+    def __init__(self, message, status=EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+class StoreOnce(argparse.Action):
+    """Store the raw string; a flag given twice is an error (lists are comma-separated)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(
+                f"{option_string} given more than once; pass several values as one "
+                f"comma-separated list ({option_string} A,B,C)"
+            )
+        setattr(namespace, self.dest, values)
+
+
+def add_subcommand(subparsers, name, *, help, description, epilog):
+    """A subcommand parser with the shared formatting (raw description, no abbreviations)."""
+    return subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_number(flag, item, text=None):
+    """One number from the command line: an int if it is written as one, else a float.
+
+    NaN and infinities (including integers too large for a float) are rejected
+    here; ranges are the library's business.
+    """
+    text = item if text is None else text
+    where = f" in {text!r}" if item != text else ""
+    try:
+        x = float(item)
+    except ValueError:
+        raise CommandError(f"{flag} must be a number; got {item!r}{where}") from None
+    if not math.isfinite(x):
+        raise CommandError(f"{flag} must be finite; got {item!r}{where}")
+    try:
+        return int(item)
+    except ValueError:
+        return x
+
+
+def parse_list(flag, text):
+    """A comma-separated list of numbers (one or more)."""
+    items = text.split(",")
+    for i, item in enumerate(items, start=1):
+        if not item.strip():
+            if len(items) == 1:
+                raise CommandError(f"{flag} must be a number or a comma-separated list of numbers; got {text!r}")
+            raise CommandError(f"{flag} must be a comma-separated list of numbers; item {i} of {text!r} is empty")
+    return [parse_number(flag, item.strip(), text) for item in items]
+
+
+def parse_int(flag, text, low, high=None):
+    """One integer in ``[low, high]`` (an integral float such as ``16.0`` is accepted)."""
+    x = parse_number(flag, text.strip(), text)
+    if not isinstance(x, int) and not (isinstance(x, float) and x.is_integer()):
+        raise CommandError(f"{flag} must be an integer; got {text!r}")
+    x = int(x)
+    if x < low or (high is not None and x > high):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise CommandError(f"{flag} must be an integer {rng}; got {text!r}")
+    return x
+
+
+def parse_grid(flag, text):
+    """'50:80:3' (start:stop:step, stop included when on the grid) or a comma list of integers >= 2."""
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) not in (2, 3):
+            raise CommandError(f"{flag} must be START:STOP[:STEP] or a comma-separated list; got {text!r}")
+        start, stop = (parse_int(flag, t, 2) for t in parts[:2])
+        step = parse_int(flag, parts[2], 1) if len(parts) == 3 else 1
+        if stop < start:
+            raise CommandError(f"{flag} range must have STOP >= START; got {text!r}")
+        values = list(range(start, stop + 1, step))
+    else:
+        values = [parse_int(flag, t, 2) for t in text.split(",")] if text.strip() else []
+    if not values:
+        raise CommandError(f"{flag} must list at least one p; got {text!r}")
+    if len(set(values)) != len(values):
+        raise CommandError(f"{flag} lists a value twice; got {text!r}")
+    return values
+
+
+# The library names its arguments in backticks (`kappa`); the CLI reports the matching flag.
+FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model", "m": "--m", "k": "--k",
+              "r": "--r", "embedding": "--embedding", "seed": "--seed", "trial": "--trials", "method": "--method"}
+
+
+def library_message(exc):
+    """The library's one-line message with `name` turned into the matching flag."""
+    message = re.sub(r"`(\w+)`", lambda m: FLAG_NAMES.get(m.group(1), m.group(0)), str(exc))
+    return " ".join(message.split())
+
+
+# --------------------------------------------------------------------------- output
+
+
+def text_value(name, v):
+    """One value as printed in text mode: integers and strings as they are, floats to 10 digits."""
+    if isinstance(v, (bool, int, str)):
+        return str(v)
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    if name == "abserr":
+        return f"{v:.2e}"
+    return f"{v:.10g}"
+
+
+def print_block(row, notes, columns, out):
+    """One result as aligned ``name = value   note`` lines."""
+    values = [text_value(c, row[c]) for c in columns]
+    wn = max(len(c) for c in columns)
+    wv = max(len(v) for v in values)
+    for c, v in zip(columns, values):
+        line = f"{c:<{wn}} = {v:<{wv}}"
+        if notes.get(c):
+            line += f"   {notes[c]}"
+        print(line.rstrip(), file=out)
+
+
+def print_table(rows, columns, out):
+    """Several results as an aligned table, one row per result, numbers right-aligned."""
+    cells = [[text_value(c, row[c]) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[j]) for r in cells)) for j, c in enumerate(columns)]
+    print("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths)), file=out)
+    for r in cells:
+        print("  ".join(f"{v:>{w}}" for v, w in zip(r, widths)), file=out)
+
+
+def print_json(payload, out):
+    """Strict JSON (NaN and infinities as null, NumPy scalars as Python numbers), indented."""
+    print(json.dumps(json_ready(payload), indent=2, allow_nan=False), file=out)
+
+
+def emit(rows, *, columns, notes, as_json, out):
+    """Rows as JSON (one object, or a list for several), a ``name = value`` block, or a table."""
+    several = len(rows) > 1
+    if as_json:
+        print_json(rows if several else rows[0], out)
+    elif several:
+        print_table(rows, columns, out)
+    else:
+        print_block(rows[0], notes, columns, out)

@@ -1,0 +1,291 @@
+"""``capacity query``: the theory's capacity of a memory, from the command line.
+
+Decoupled one-layer memory (default): p_c(d), d_min(p) or E dist^2 and alpha_c(K)
+(docs/theory.md §2); other memories with ``--model``: Hebbian (§5), two-layer (§6),
+listwise (§7).  Every printed number is a field of a library result.
+"""
+import itertools
+import sys
+from dataclasses import dataclass
+
+from ..exceptions import ConvergenceError
+from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreOnce, add_subcommand, emit, library_message,
+                      parse_int, parse_list, parse_number)
+
+MODELS = ("decoupled", "hebbian", "two-layer-frozen", "two-layer", "listwise")
+
+# Per mode of the decoupled model: the JSON keys (a public contract, in this order), the text
+# columns and the one-line explanations shown for a single value.
+_MODES = {
+    "d": {
+        "flag": "--d",
+        "keys": ("d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K", "n_params"),
+        "columns": ("d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K"),
+        "notes": {
+            "d": "embedding dimension (N = d^2 parameters)",
+            "kappa": "margin",
+            "p_c": "capacity: the p solving p = d^2 alpha_c(p - 1, kappa)",
+            "alpha_c": "Gardner load alpha_c(K, kappa) at K = p_c - 1",
+            "p_log_p_over_d2": "p_c ln(p_c) / d^2",
+            "p_leading": "leading-order asymptotics: the p solving p ln p = d^2 / 2",
+            "K": "competitors per input, K = p_c - 1",
+        },
+    },
+    "p": {
+        "flag": "--p",
+        "keys": ("p", "kappa", "d_min", "d_c", "K", "alpha_c"),
+        "columns": ("p", "kappa", "d_min", "d_c", "K", "alpha_c"),
+        "notes": {
+            "p": "number of facts to store",
+            "kappa": "margin",
+            "d_min": "smallest integer d that stores p facts, ceil(d_c)",
+            "d_c": "real threshold d_c = sqrt(p / alpha_c(p - 1, kappa))",
+            "K": "competitors per input, K = p - 1",
+            "alpha_c": "Gardner load alpha_c(K, kappa)",
+        },
+    },
+    "K": {
+        "flag": "--K",
+        "keys": ("K", "kappa", "expected_dist2", "alpha_c", "abserr", "n_nodes", "success", "status", "message"),
+        "columns": ("K", "kappa", "expected_dist2", "alpha_c", "abserr"),
+        "notes": {
+            "K": "competitors per input",
+            "kappa": "margin",
+            "expected_dist2": "E dist^2(z, C_kappa), z ~ N(0, I_{K+1})",
+            "alpha_c": "Gardner capacity alpha_c = 1 / E dist^2",
+            "abserr": "error estimate of E dist^2",
+        },
+    },
+}
+
+# Other memories: each answers --d (listwise also --K); the printed keys, in this order.
+_MODEL_KEYS = {
+    "hebbian": ("d", "model", "competitors", "embedding", "p_all", "p_typical", "p_all_log_p_over_d2",
+                "p_typical_log_p_over_d2", "p_all_asymptotic", "p_typical_asymptotic"),
+    "two-layer-frozen": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K",
+                         "conjecture"),
+    "two-layer": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K", "conjecture"),
+    "listwise-d": ("d", "k", "r", "kappa", "model", "p_c", "p_c_stderr", "p_log_p_over_d2", "p_over_d2", "n_samples"),
+    "listwise-K": ("K", "k", "r", "kappa", "model", "expected_dist2", "stderr", "alpha_c", "n_samples"),
+}
+_MODEL_NOTES = {
+    "p_all": "p at which P(all p facts recalled) = 1/2 (finite-d theory, conditional picture)",
+    "p_typical": "p at which a typical fact is recalled with probability 1/2",
+    "p_all_log_p_over_d2": "p_all ln(p_all) / d^2  (-> 1/8)",
+    "p_typical_log_p_over_d2": "p_typical ln(p_typical) / d^2  (-> 1/2)",
+    "p_all_asymptotic": "the p solving p ln p = d^2 / 8",
+    "p_typical_asymptotic": "the p solving p ln p = d^2 / 2",
+    "m": "hidden width",
+    "n_params": "N in p = N alpha_c(p - 1, kappa)",
+    "conjecture": "true: N = 2dm - m^2, the parameter-count conjecture for both layers trained, which "
+                  "certified simulations do not support (docs/theory.md §6)",
+    "p_c": "capacity: the p solving p = N alpha_c(p - 1, kappa)",
+    "alpha_c": "alpha_c(K, kappa) at K = p_c - 1",
+    "p_log_p_over_d2": "p_c ln(p_c) / d^2",
+    "p_over_d2": "p_c / d^2",
+    "p_c_stderr": "Monte Carlo standard error of p_c (common random numbers)",
+    "expected_dist2": "E dist^2(z, C_{kappa,k}) (Monte Carlo, exact projection)",
+    "stderr": "Monte Carlo standard error",
+    "k": "tail size: h_0 - mean(top-k competitors) >= kappa (at p_c for --r)",
+    "r": "tail fraction, k = ceil(r K) (n/a when --k is given)",
+    "n_samples": "Monte Carlo samples",
+}
+
+
+@dataclass(frozen=True)
+class _ModelOptions:
+    """The model-specific flags, parsed: hidden widths, listwise tail size or fraction, Hebbian picture."""
+
+    m_values: tuple = ()
+    k: int = None
+    r: float = None
+    competitors: str = "decoupled"
+    embedding: str = "gaussian"
+
+
+def _decoupled_row(theory, mode, x, kappa):
+    """One decoupled-model row: the picked fields of the library's result."""
+    if mode == "d":
+        res = theory.solve_p_c(x, kappa=kappa)
+    elif mode == "p":
+        res = theory.solve_d_min(x, kappa=kappa)
+    else:
+        res = theory.solve_dist2(x, kappa=kappa)
+        if not res.success:
+            raise ConvergenceError(
+                f"E dist^2 at K={res.K!r}, kappa={res.kappa!r}: {res.message} (abserr={res.abserr:.3g})"
+            )
+    fields = res.to_dict()
+    return [{k: fields[k] for k in _MODES[mode]["keys"]}]
+
+
+def _hebbian_rows(x, kappa, opts):
+    from ..theory import hebbian
+
+    if kappa != 0:
+        raise CommandError("--kappa is not defined for --model hebbian (recall means margin > 0); omit it")
+    res = hebbian.hebbian_capacity(x, model=opts.competitors, embedding=opts.embedding).to_dict()
+    res["competitors"] = res.pop("model")
+    return [dict(res, model="hebbian")]
+
+
+def _two_layer_rows(model, x, kappa, opts):
+    from ..theory import two_layer
+
+    rows = []
+    for m in opts.m_values:
+        res = two_layer.p_c_two_layer(x, m, trained=model == "two-layer", kappa=kappa).to_dict()
+        rows.append(dict(res, d=x, m=m, kappa=kappa, model=model))  # the values as given, ints stay ints
+    return rows
+
+
+def _listwise_rows(mode, x, kappa, opts):
+    from ..theory import listwise
+
+    r = float("nan") if opts.r is None else opts.r
+    if mode == "K":
+        k = opts.k if opts.k is not None else listwise.ratio_k(x, opts.r)
+        res = listwise.listwise_dist2(x, k, kappa=kappa)
+        return [{"K": x, "k": k, "r": r, "kappa": kappa, "model": "listwise", "expected_dist2": res.value,
+                 "stderr": res.stderr, "alpha_c": res.alpha_c, "n_samples": res.n_samples}]
+    res = listwise.listwise_p_c(x, opts.k, r=opts.r, kappa=kappa)
+    return [{"d": x, "k": res.k, "r": r, "kappa": kappa, "model": "listwise", "p_c": res.value,
+             "p_c_stderr": res.stderr, "p_log_p_over_d2": res.p_log_p_over_d2, "p_over_d2": res.p_over_d2,
+             "n_samples": res.n_samples}]
+
+
+def _model_options(args, mode):
+    """Check which flags the chosen --model takes and parse them; the key of its printed columns."""
+    model = args.model
+    if model == "decoupled":
+        for flag, v, models in (("--m", args.m, "two-layer-frozen or two-layer"), ("--k", args.k, "listwise"),
+                                ("--r", args.r, "listwise")):
+            if v is not None:
+                raise CommandError(f"{flag} applies to --model {models} only; got --model decoupled")
+        return None, _ModelOptions()
+    if model == "listwise":
+        if mode == "p":
+            raise CommandError("--model listwise answers --d or --K, not --p")
+        if (args.k is None) == (args.r is None):
+            raise CommandError("--model listwise needs exactly one of --k (tail size, an integer >= 1) "
+                               "or --r (tail fraction in (0, 1])")
+        key = f"listwise-{mode}"
+    else:
+        if mode != "d":
+            raise CommandError(f"--model {model} answers --d only; got --{mode}")
+        key = model
+    m_values = ()
+    if model in ("two-layer-frozen", "two-layer"):
+        if args.m is None:
+            raise CommandError(f"--model {model} needs --m (hidden width, an integer >= 1)")
+        m_values = tuple(parse_int("--m", t, 1) for t in args.m.split(","))
+    elif args.m is not None:
+        raise CommandError(f"--m applies to the two-layer models only; got --model {model}")
+    if model != "listwise":
+        for flag, v in (("--k", args.k), ("--r", args.r)):
+            if v is not None:
+                raise CommandError(f"{flag} applies to --model listwise only; got --model {model}")
+    k = None if args.k is None else parse_int("--k", args.k, 1)
+    r = None if args.r is None else parse_number("--r", args.r.strip(), args.r)
+    return key, _ModelOptions(m_values=m_values, k=k, r=r, competitors=args.competitors, embedding=args.embedding)
+
+
+def run(args, out=None):
+    out = sys.stdout if out is None else out
+    mode = next(m for m in _MODES if getattr(args, m) is not None)
+    values = parse_list(_MODES[mode]["flag"], getattr(args, mode))
+    kappas = parse_list("--kappa", args.kappa) if args.kappa is not None else [0]
+    key, opts = _model_options(args, mode)
+
+    from .. import theory  # heavy (Numba); imported only when there is work to do
+
+    rows = []
+    try:
+        for kappa, x in itertools.product(kappas, values):
+            if args.model == "decoupled":
+                rows += _decoupled_row(theory, mode, x, kappa)
+            elif args.model == "hebbian":
+                rows += _hebbian_rows(x, kappa, opts)
+            elif args.model == "listwise":
+                rows += _listwise_rows(mode, x, kappa, opts)
+            else:
+                rows += _two_layer_rows(args.model, x, kappa, opts)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(library_message(exc)) from None
+    except ConvergenceError as exc:
+        raise CommandError(f"numerical failure: {library_message(exc)}", EXIT_NUMERICAL) from None
+    if key is None:
+        spec = _MODES[mode]
+        emit(rows, columns=spec["columns"], notes=spec["notes"], as_json=args.json, out=out)
+    else:
+        keys = _MODEL_KEYS[key]
+        emit([{k: r[k] for k in keys} for r in rows], columns=keys, notes=_MODEL_NOTES, as_json=args.json, out=out)
+    return EXIT_OK
+
+
+DESCRIPTION = """\
+Exact Gardner (replica) capacity of the decoupled linear associative memory,
+at finite K.
+
+A d x d memory (N = d^2 parameters) storing p facts must separate each correct
+output from K = p - 1 competitors with margin kappa.  Gardner's computation gives
+the critical load alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa), z ~ N(0, I_{K+1}),
+and the capacity p_c is the p solving  p = d^2 alpha_c(p - 1, kappa).
+
+Give exactly one of
+  --d D   capacity p_c at dimension d (with alpha_c, p_c ln(p_c)/d^2, the
+          leading-order asymptotic p, and the K = p_c - 1 used);
+  --p P   smallest dimension d_min storing p facts (and the real threshold d_c);
+  --K K   E dist^2 and alpha_c(K, kappa) (with the solver's error estimate).
+Each takes one number or a comma-separated list; --kappa may be a list too, and
+lists give one table row per (kappa, value) pair.
+
+Other memories (--model, with --d; listwise also --K):
+  hebbian           correlation matrix W = sum y x^T: the p at which all facts
+                    (resp. a typical fact) are recalled with probability 1/2,
+                    finite-d theory (--competitors, --embedding);
+  two-layer-frozen  W2 W1 x with W1 random m x d: N = d m in the law above;
+  two-layer         both layers trained: the parameter-count conjecture
+                    N = 2dm - m^2 (m < d; flagged conjecture=true; certified
+                    simulations do not support it), d^2 for m >= d;
+  listwise          margin over the mean of the top k competitors (--k, or
+                    --r for k = ceil(r K)): Monte Carlo with the exact
+                    projection, with its standard error."""
+
+EPILOG = """\
+examples:
+  capacity query --d 100                  p_c for a 100 x 100 memory
+  capacity query --d 8,16,32,64 --kappa 0,0.5
+  capacity query --p 10000                smallest d storing 10^4 facts
+  capacity query --K 1000 --kappa 1 --json
+  capacity query --d 64 --model hebbian --embedding sphere --competitors coupled
+  capacity query --d 24 --model two-layer-frozen --m 6,12,18,24
+  capacity query --d 32 --model listwise --k 5
+  capacity query --d 64 --model listwise --r 0.1
+
+exit status: 0 ok, 2 bad input, 1 numerical failure."""
+
+
+def add(subparsers):
+    sub = add_subcommand(subparsers, "query", help="capacity p_c(d), smallest dimension d_min(p), or alpha_c(K)",
+                         description=DESCRIPTION, epilog=EPILOG)
+    mode = sub.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--d", action=StoreOnce, metavar="D", help="embedding dimension(s), d >= 1")
+    mode.add_argument("--p", action=StoreOnce, metavar="P", help="number(s) of facts, p >= 2")
+    mode.add_argument("--K", action=StoreOnce, metavar="K", help="number(s) of competitors, K >= 1")
+    sub.add_argument("--kappa", action=StoreOnce, metavar="KAPPA", help="margin(s), 0 <= kappa <= 50 (default: 0)")
+    sub.add_argument("--model", choices=MODELS, default="decoupled",
+                     help="memory: decoupled one-layer (default), hebbian (correlation matrix), two-layer-frozen "
+                          "(random W1, N = dm), two-layer (both trained, conjecture N = 2dm - m^2), listwise "
+                          "(tail-average margin over the top k competitors)")
+    sub.add_argument("--m", action=StoreOnce, metavar="M", help="two-layer hidden width(s), m >= 1")
+    sub.add_argument("--k", action=StoreOnce, metavar="k", help="listwise tail size, 1 <= k <= K")
+    sub.add_argument("--r", action=StoreOnce, metavar="R", help="listwise tail fraction, k = ceil(r K), 0 < r <= 1")
+    sub.add_argument("--competitors", choices=("decoupled", "coupled"), default="decoupled",
+                     help="hebbian: fresh competitors (decoupled, default) or the other targets (coupled)")
+    sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian",
+                     help="hebbian: N(0, I/d) (default) or unit-sphere embeddings")
+    sub.add_argument("--json", action="store_true",
+                     help="print JSON: one object for a single value, a list for several (NaN as null)")
+    sub.set_defaults(run=run)
+    return sub
