@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .results import Result
+from .results import Result, json_default
 
 __all__ = [
     "FIGURES_DIR",
@@ -166,14 +166,6 @@ def load_figure(slug):
 
 
 # ----------------------------------------------------------------------------- data cache
-def _plain(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    raise TypeError(f"{v!r} of type {type(v).__name__} is not JSON-serialisable")
-
-
 def _check_data(slug, data):
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise TypeError(f"figure {slug!r}: compute() must return a dict with str keys; got {type(data).__name__}")
@@ -196,7 +188,7 @@ def _save_data(slug, data, outdir):
         js.unlink(missing_ok=True)
         return npz
     try:
-        text = json.dumps(data, default=_plain, allow_nan=True, indent=1, sort_keys=True)
+        text = json.dumps(data, default=json_default, allow_nan=True, indent=1, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"figure {slug!r}: compute() returned data that is neither arrays nor JSON: {exc}") from None
     js.write_text(text + "\n", encoding="utf-8")
@@ -244,7 +236,7 @@ def _git_state():
 
 
 def _json_roundtrip(obj):
-    return json.loads(json.dumps(obj, default=_plain, allow_nan=True, sort_keys=True))
+    return json.loads(json.dumps(obj, default=json_default, allow_nan=True, sort_keys=True))
 
 
 def _figure_meta(module, quick):

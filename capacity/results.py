@@ -17,7 +17,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["Result", "RowsResult", "Dist2Result", "CapacityResult", "DminResult", "plain", "json_ready"]
+__all__ = ["Result", "RowsResult", "Dist2Result", "CapacityResult", "DminResult", "plain", "json_ready",
+           "json_default"]
 
 
 def plain(value):
@@ -57,6 +58,23 @@ def json_ready(value):
     if isinstance(value, list):
         return [json_ready(v) for v in value]
     return value
+
+
+def json_default(obj):
+    """``default=`` hook for :func:`json.dumps`: NumPy scalars and arrays as the equivalent Python values.
+
+    Anything else raises ``TypeError`` (as ``json.dumps`` would), so that a stored record or a
+    figure's provenance never silently turns an object into its ``repr``.
+
+    >>> import json
+    >>> json.dumps({"x": np.float64(0.5), "n": np.arange(2)}, default=json_default)
+    '{"x": 0.5, "n": [0, 1]}'
+    """
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{obj!r} of type {type(obj).__name__} is not JSON-serialisable")
 
 
 @dataclasses.dataclass(frozen=True)

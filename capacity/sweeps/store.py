@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .. import __version__
-from ..results import Result
+from ..results import Result, json_default
 
 __all__ = ["ResultsStore", "TrialRecord", "task_key", "DEFAULT_STORE_NAME"]
 
@@ -65,21 +65,12 @@ _SCHEMA = (
 _PAGE = 1000  # rows fetched per query while iterating
 
 
-def _json_default(obj):
-    # NumPy scalars and arrays are stored as the equivalent Python values.
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{obj!r} of type {type(obj).__name__} is not JSON-serialisable")
-
-
 def _dumps(name, obj):
     """Canonical JSON of the dict ``obj``: sorted keys, no spaces, NaN/inf allowed."""
     if not isinstance(obj, dict):
         raise TypeError(f"`{name}` must be a dict; got {obj!r} of type {type(obj).__name__}")
     try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True, default=_json_default)
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True, default=json_default)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"`{name}` must be a JSON-serialisable dict; {exc}") from None
 
