@@ -121,3 +121,14 @@ def test_simulate_hebbian_verdicts_are_the_library_recall(capsys):
     assert r["points"][-1]["n_feasible"] < 4  # p = 30 >> d^2/(8 ln p) ~ 3.7: some fact is lost
     inst = make_instance("decoupled", 10, 4, seed=0, trial=0)
     assert hebbian_recall(inst).fraction_recalled in {0.0, 0.25, 0.5, 0.75, 1.0}
+
+
+def test_query_hebbian_defaults_are_the_library_defaults(capsys):
+    # the command line and the library answer the same question when no option is given
+    from capacity.theory import hebbian
+
+    status, out, err = run(capsys, "query", "--d", "50", "--model", "hebbian", "--json")
+    assert status == 0, err
+    r = json.loads(out)
+    assert r["competitors"] == "decoupled" and r["embedding"] == "gaussian"
+    assert r["p_all"] == hebbian.hebbian_p_c(50) == hebbian.hebbian_capacity(50).p_all

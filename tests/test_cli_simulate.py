@@ -53,6 +53,22 @@ def test_margin_mode(capsys):
     assert pt["n_feasible"] == 2 and pt["kappa_hat_mean"] > 0 and pt["kappa_star_theory"] > 0
 
 
+def test_margin_mode_unsorted_p_attaches_each_value_to_its_own_p(capsys):
+    # the same trials run with --p 14,8 and with --p 8 and --p 14 alone: each p keeps its own kappa_hat
+    argv = ["simulate", "--d", "6", "--trials", "2", "--margin", "--no-store", "--json"]
+    code, out, err = run(argv + ["--p", "14,8"], capsys)
+    assert code == 0, err
+    both = {pt["p"]: pt for pt in json.loads(out)["points"]}
+    assert sorted(both) == [8, 14]
+    for p in (8, 14):
+        code, out, err = run(argv + ["--p", str(p)], capsys)
+        assert code == 0, err
+        (alone,) = json.loads(out)["points"]
+        assert alone == both[p]
+    # a larger load leaves a smaller margin
+    assert both[14]["kappa_hat_mean"] < both[8]["kappa_hat_mean"]
+
+
 @pytest.mark.parametrize("argv, flag", [
     (["--d", "0", "--p", "5"], "--d"),
     (["--d", "x", "--p", "5"], "--d"),

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from capacity import cli
+from capacity.results import json_ready
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -29,6 +30,20 @@ def test_train_linear_quick_json_resumes_from_store(tmp_path, capsys):
     status, out, err = run(capsys, "train", "n1", "--quick", "--json", "--store", str(store))
     assert status == 0, err
     assert json.loads(out)["rows"] == first["rows"]
+
+
+def test_train_node2vec_quick_text_and_json(tmp_path, capsys):
+    # the NumPy-only experiment (about a second): the printed table and JSON are the library's
+    from capacity.nets.experiments import load_experiment
+
+    status, out, err = run(capsys, "train", "n5", "--quick", "--no-store", "--json")
+    assert status == 0, err
+    payload = json.loads(out)
+    expected = load_experiment("node2vec")(quick=True, store=None, progress=False)
+    assert payload["rows"] == json_ready(expected.to_dict()["rows"])
+    status, out, err = run(capsys, "train", "node2vec", "--quick", "--store", str(tmp_path / "n5.sqlite"))
+    assert status == 0, err
+    assert out.startswith(expected.format_table()) and "rerun the same command to resume" in out
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -94,7 +94,6 @@ def slsqp_projection(z, k, kappa):
 # ----------------------------------------------------------------------------- projection
 
 
-@pytest.mark.slow
 def test_projection_matches_polar_cone_brute_force():
     rng = np.random.default_rng(7)
     for _ in range(150):
