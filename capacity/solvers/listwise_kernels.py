@@ -36,6 +36,7 @@ __all__ = [
     "STATUS_NEED_ABOVE",
     "GL8_NODES",
     "GL8_WEIGHTS",
+    "path_workspace",
     "walk_path",
     "gauss_quadratic",
     "integrate_path",
@@ -202,16 +203,17 @@ def integrate_path(n, k, zstop, seg_sigma, seg_e2, seg_ghi, seg_glo, seg_a, seg_
 
 
 @njit
+def path_workspace(cap):
+    """Scratch arrays for :func:`walk_path` with room for ``cap`` path segments."""
+    return (np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap),
+            np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64))
+
+
+@njit
 def rao_blackwell_block(win, lo, hi, s_lo, K, k, kappa, zstop, out_y, out_status, glx, glw):
     """Rao-Blackwellised E_{z_0} dist^2 for each sample (row) of a block of sorted competitor windows."""
     cap = hi - lo + 4
-    seg_sigma = np.empty(cap)
-    seg_theta = np.empty(cap)
-    seg_e2 = np.empty(cap)
-    seg_ghi = np.empty(cap)
-    seg_glo = np.empty(cap)
-    seg_a = np.empty(cap, dtype=np.int64)
-    seg_b = np.empty(cap, dtype=np.int64)
+    seg_sigma, seg_theta, seg_e2, seg_ghi, seg_glo, seg_a, seg_b = path_workspace(cap)
     for i in range(win.shape[0]):
         n, st = walk_path(win[i], lo, hi, s_lo[i], K, k, kappa, zstop,
                           seg_sigma, seg_theta, seg_e2, seg_ghi, seg_glo, seg_a, seg_b)
@@ -228,13 +230,7 @@ def project_rows(z, k, kappa, h, dist2):
     n = z.shape[0]
     K = z.shape[1] - 1
     cap = K + 4
-    seg_sigma = np.empty(cap)
-    seg_theta = np.empty(cap)
-    seg_e2 = np.empty(cap)
-    seg_ghi = np.empty(cap)
-    seg_glo = np.empty(cap)
-    seg_a = np.empty(cap, dtype=np.int64)
-    seg_b = np.empty(cap, dtype=np.int64)
+    seg_sigma, seg_theta, seg_e2, seg_ghi, seg_glo, seg_a, seg_b = path_workspace(cap)
     for i in range(n):
         z0 = z[i, 0]
         w = z[i, 1:]
