@@ -119,13 +119,59 @@ def parse_grid(flag, text):
 
 # The library names its arguments in backticks (`kappa`); the CLI reports the matching flag.
 FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model", "m": "--m", "k": "--k",
-              "r": "--r", "embedding": "--embedding", "seed": "--seed", "trial": "--trials", "method": "--method"}
+              "r": "--r", "embedding": "--embedding", "seed": "--seed", "trial": "--trials", "method": "--method",
+              "jobs": "--jobs", "scheduler": "--scheduler", "instances": "--instances"}
 
 
 def library_message(exc):
     """The library's one-line message with `name` turned into the matching flag."""
     message = re.sub(r"`(\w+)`", lambda m: FLAG_NAMES.get(m.group(1), m.group(0)), str(exc))
     return " ".join(message.split())
+
+
+# --------------------------------------------------------------------------- executors
+
+SCHEDULER_HELP = ("run the trials on a Dask cluster instead of --jobs: local:N starts N local worker processes, "
+                  "an address (tcp://host:8786) uses a running scheduler, e.g. a dask-jobqueue SLURMCluster's; "
+                  "results are stored by this process (needs pip install capacity[dask])")
+
+
+def add_executor_flags(sub, *, jobs_help="worker processes (default 1)"):
+    """Add ``--jobs N`` and ``--scheduler ADDRESS|local:N`` to a subcommand (read them with
+    :func:`parse_executor`)."""
+    sub.add_argument("--jobs", action=StoreOnce, metavar="N", help=jobs_help)
+    sub.add_argument("--scheduler", action=StoreOnce, metavar="ADDRESS|local:N", help=SCHEDULER_HELP)
+
+
+def parse_executor(args, *, max_jobs=256):
+    """``(jobs, scheduler)`` from the flags of :func:`add_executor_flags`: jobs an int (default 1),
+    scheduler a validated string or None; the two flags exclude each other.
+
+    Only the form of ``--scheduler`` is checked here (nothing is imported or connected).
+    """
+    from ..sweeps.executors import check_scheduler
+
+    if args.jobs is not None and args.scheduler is not None:
+        raise CommandError(f"--jobs and --scheduler exclude each other (the scheduler's workers set the "
+                           f"parallelism); got --jobs {args.jobs} and --scheduler {args.scheduler}")
+    jobs = parse_int("--jobs", args.jobs or "1", 1, max_jobs)
+    scheduler = args.scheduler
+    if scheduler is not None:
+        try:
+            check_scheduler(scheduler)
+        except (TypeError, ValueError) as exc:
+            raise CommandError(library_message(exc)) from None
+    return jobs, scheduler
+
+
+def executor_error(exc):
+    """A :class:`CommandError` for a failure to reach or start the Dask cluster of ``--scheduler``
+    (``ConnectionError``, or ``ImportError`` without dask), or None for any other exception."""
+    if isinstance(exc, ConnectionError):
+        return CommandError(f"--scheduler: {library_message(exc)}")
+    if isinstance(exc, ImportError) and "capacity[dask]" in str(exc):
+        return CommandError(library_message(exc))
+    return None
 
 
 # --------------------------------------------------------------------------- output

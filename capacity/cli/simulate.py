@@ -8,8 +8,9 @@ printed beside the estimate and never fed back into it.
 import sys
 import warnings
 
-from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreOnce, add_subcommand, library_message,
-                      parse_grid, parse_int, print_json, print_table)
+from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreOnce, add_executor_flags, add_subcommand,
+                      executor_error, library_message, parse_executor, parse_grid, parse_int, print_json,
+                      print_table)
 
 MODELS = ("decoupled", "coupled", "hebbian", "two-layer-frozen", "two-layer")
 
@@ -54,7 +55,7 @@ def run(args, out=None):
     ps = parse_grid("--p", args.p)
     trials = parse_int("--trials", args.trials or "20", 1)
     seed = parse_int("--seed", args.seed or "0", 0)
-    jobs = parse_int("--jobs", args.jobs or "1", 1, 256)
+    jobs, scheduler = parse_executor(args)
     n_boot = parse_int("--n-boot", args.n_boot or "1000", 0)
     K = None if args.K is None else parse_int("--K", args.K, 1)
     two_layer = args.model in ("two-layer-frozen", "two-layer")
@@ -86,7 +87,13 @@ def run(args, out=None):
             warnings.simplefilter("ignore")
             res = simulate_capacity(competitors, d, ps, trials=trials, seed=seed, experiment=experiment, K=K,
                                     embedding=args.embedding, method=args.method, store=store, jobs=jobs,
-                                    progress=None if not args.json else False, n_boot=n_boot, **extra)
+                                    scheduler=scheduler, progress=None if not args.json else False,
+                                    n_boot=n_boot, **extra)
+    except (ConnectionError, ImportError) as exc:
+        error = executor_error(exc)
+        if error is None:
+            raise
+        raise error from None
     except (ValueError, TypeError) as exc:
         raise CommandError(library_message(exc)) from None
     except SweepError as exc:
@@ -141,12 +148,15 @@ are all re-scored > 0), infeasible (a verified Gordan certificate) or undecided
 intervals, p50 from a logistic fit with a bootstrap CI, and the theory's p_c
 beside it.  Every finished trial is committed to the --store SQLite file at
 once: rerunning the same command resumes without repeating or losing trials,
-and results do not depend on --jobs."""
+and results do not depend on --jobs or --scheduler (a Dask cluster: local:N
+worker processes, or the address of a running scheduler; the store stays with
+this process)."""
 
 EPILOG = """\
 examples:
   capacity simulate --model decoupled --d 16 --p 50:80:3 --trials 40 --seed 1
   capacity simulate --model coupled --d 12 --p 36,40,44 --trials 20 --jobs 2 --json
+  capacity simulate --d 24 --p 120:150:5 --trials 40 --scheduler tcp://10.0.0.5:8786
   capacity simulate --d 16 --p 30 --trials 10 --margin     max-margin kappa_hat vs theory kappa*
   capacity simulate --model hebbian --d 64 --p 150:400:50 --embedding sphere --competitors coupled
   capacity simulate --model two-layer-frozen --d 16 --m 8 --p 30:42:3 --trials 20
@@ -179,7 +189,7 @@ def add(subparsers):
     sub.add_argument("--store", default="results.sqlite", metavar="FILE",
                      help="SQLite results file, committed per trial (default results.sqlite)")
     sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
-    sub.add_argument("--jobs", action=StoreOnce, metavar="N", help="worker processes (default 1)")
+    add_executor_flags(sub)
     sub.add_argument("--n-boot", action=StoreOnce, metavar="B", help="bootstrap replicates for p50 (default 1000)")
     sub.add_argument("--margin", action="store_true",
                      help="run the max-margin solver instead and report kappa_hat vs theory kappa*")

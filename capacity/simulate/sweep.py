@@ -75,12 +75,17 @@ class CapacitySweepResult(Result):
 
 def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility", K=None, embedding="gaussian",
                       method="ldp", store=None, executor=None, jobs=1, progress=None, n_boot=1000,
-                      undecided_threshold=0.05, m=None):
+                      undecided_threshold=0.05, m=None, scheduler=None):
     """Run ``trials`` instances at each p in ``ps``, persist each verdict, estimate P(feasible) and p50.
 
     Every finished trial is committed to ``store`` (a path or ResultsStore) at once;
     rerunning the same call resumes without repeating or losing trials.  Results
-    do not depend on ``jobs``/``executor`` (docs/simulator.md §7).
+    do not depend on ``jobs``/``executor``/``scheduler`` (docs/simulator.md §7).
+
+    ``scheduler`` runs the trials on a Dask cluster: ``"local:N"`` starts N local
+    worker processes for this call, an address such as ``"tcp://host:8786"`` uses
+    a running scheduler (:func:`capacity.sweeps.dask_executor`); the store stays in
+    this process.  It excludes ``jobs > 1`` and ``executor`` (ValueError).
 
     Returns
     -------
@@ -89,13 +94,19 @@ def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility",
         undecided, never infeasible, and ``p50`` is the p50 of the certified-feasible
         fraction over all trials: a lower bound (``lower_bound``).
     """
-    from ..sweeps.runner import run_sweep  # the generic engine, imported only when a sweep runs
+    from ..sweeps.executors import executor_for  # the generic engine, imported only when a sweep runs
+    from ..sweeps.runner import run_sweep
 
+    if scheduler is not None and executor is not None:
+        raise ValueError(f"pass either `executor` or `scheduler`, not both; got scheduler={scheduler!r} "
+                         "and an executor")
     ps = [int(p) for p in ps]
     extra = {} if m is None else {"m": m}
     tasks = [make_task(experiment, model, d, p, trial=t, seed=seed, K=K, embedding=embedding, method=method, **extra)
              for p in ps for t in range(trials)]
-    results = run_sweep(run_trial, tasks, store=store, executor=executor, jobs=jobs, progress=progress)
+    with executor_for(scheduler, jobs=jobs) as dask:
+        results = run_sweep(run_trial, tasks, store=store, executor=executor if dask is None else dask, jobs=jobs,
+                            progress=progress)
     records = [{"p": task["p"], "verdict": res["verdict"], "d": d, "model": model} for task, res in zip(tasks, results)]
     lower = None
     with warnings.catch_warnings(record=True) as caught:

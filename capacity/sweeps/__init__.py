@@ -7,16 +7,21 @@ parameters and the seed.  :func:`run_sweep` commits every result to a
 ``kill -9``) resumes by running it again; it skips the tasks already stored.
 
 - :mod:`.store` — :class:`ResultsStore`, :func:`task_key`, :class:`TrialRecord`;
-- :mod:`.runner` — :func:`run_sweep`, :class:`SweepError`.
+- :mod:`.runner` — :func:`run_sweep`, :class:`SweepError`;
+- :mod:`.executors` — :func:`dask_executor`, :func:`executor_for`, :func:`check_scheduler`
+  (a Dask cluster: ``"local:N"`` or a scheduler address; dask imported only when used).
 
 The physics sweeps built on it (capacity over a grid of p) live in
 :mod:`capacity.simulate.sweep`; this package imports neither the simulator nor the theory.
 
 Any ``concurrent.futures.Executor`` runs the tasks: serial in-process by
 default, a process pool with ``jobs > 1``, or a Dask cluster through
-``dask.distributed.Client(...).get_executor()``.
+``dask.distributed.Client(...).get_executor()`` (:func:`dask_executor` starts or
+connects to one and closes it again).
 """
+from .executors import check_scheduler, dask_executor, executor_for
 from .runner import SweepError, run_sweep
 from .store import DEFAULT_STORE_NAME, ResultsStore, TrialRecord, task_key
 
-__all__ = ["DEFAULT_STORE_NAME", "ResultsStore", "SweepError", "TrialRecord", "run_sweep", "task_key"]
+__all__ = ["DEFAULT_STORE_NAME", "ResultsStore", "SweepError", "TrialRecord", "check_scheduler", "dask_executor",
+           "executor_for", "run_sweep", "task_key"]
