@@ -1,7 +1,7 @@
 """The ``capacity`` command: parse -> call the library -> print (or ``--json``).
 
-One module per subcommand (:mod:`.query`, :mod:`.simulate`, :mod:`.figures`,
-:mod:`.train`), each with ``add(subparsers)`` building its parser and ``run(args)``
+One module per subcommand (:mod:`.query`, :mod:`.simulate`, :mod:`.threshold`,
+:mod:`.figures`, :mod:`.train`), each with ``add(subparsers)`` building its parser and ``run(args)``
 returning an exit status; what they share (parsing, printing, one-line errors,
 exit codes) is in :mod:`._common`.  No numerics live here: every printed number is
 a field of a library result.  A new subcommand is a new module registered in
@@ -18,12 +18,12 @@ import argparse
 import sys
 
 from .. import __version__
-from . import figures, query, simulate, train
+from . import figures, query, simulate, threshold, train
 from ._common import EXIT_USAGE, PROG, CommandError, Parser
 
 __all__ = ["main"]
 
-SUBCOMMANDS = {"query": query, "simulate": simulate, "figures": figures, "train": train}
+SUBCOMMANDS = {"query": query, "simulate": simulate, "threshold": threshold, "figures": figures, "train": train}
 
 _DESCRIPTION = """\
 Exact capacity of linear associative memories.
@@ -32,7 +32,8 @@ Computes the Gardner (replica) capacity of the decoupled linear associative
 memory, exact at finite K: alpha_c(K, kappa) = 1 / E dist^2(z, C_kappa),
 z ~ N(0, I_{K+1}), and the finite-size capacity p_c of a d x d memory, the p
 solving p = d^2 alpha_c(p - 1, kappa) ('capacity query'); checks it against
-finite instances solved exactly, with certificates ('capacity simulate'), and
+finite instances solved exactly, with certificates ('capacity simulate', and
+per-instance thresholds of nested instances: 'capacity threshold'), and
 regenerates every figure ('capacity figures') and trains networks by gradient
 descent against the bound ('capacity train', torch optional).  'capacity query
 --model' also covers Hebbian, two-layer and listwise memories."""
@@ -44,6 +45,7 @@ examples:
   capacity query --p 10000 --kappa 0.5
   capacity query --K 1,2,1000
   capacity simulate --model decoupled --d 16 --p 50:80:3 --trials 40 --seed 1
+  capacity threshold --model coupled --d 24 --instances 40
   capacity figures --all
   capacity train linear --quick
 

@@ -18,7 +18,9 @@ from .feasibility import FeasibilityResult, solve_feasibility
 from .hebbian import HebbianResult, hebbian_recall
 from .instances import EMBEDDINGS, MODELS, Instance, make_instance
 from .margin import MaxMarginResult, solve_max_margin
+from .nested import NestedInstance, make_nested_instance
 from .sweep import CapacitySweepResult, MarginPoint, MarginSummary, simulate_capacity, summarize_margins
+from .threshold import ThresholdEstimate, ThresholdSearch, estimate_thresholds, find_threshold, median_ci
 from .trial import EXPERIMENTS, make_task, run_trial
 from .two_layer import LowerBoundEstimate, ProjectedInstance, TwoLayerResult, p50_lower_bound, solve_two_layer
 
@@ -29,4 +31,6 @@ __all__ = [
     "solve_feasibility", "solve_max_margin", "summarize_points",
     "LowerBoundEstimate", "ProjectedInstance", "TwoLayerResult", "p50_lower_bound", "solve_two_layer",
     "CapacitySweepResult", "MarginPoint", "MarginSummary", "simulate_capacity", "summarize_margins",
+    "NestedInstance", "ThresholdEstimate", "ThresholdSearch", "estimate_thresholds", "find_threshold",
+    "make_nested_instance", "median_ci",
 ]

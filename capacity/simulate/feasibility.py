@@ -73,7 +73,12 @@ _TAU_TOL = 1e-10
 
 @dataclass(frozen=True)
 class FeasibilityResult(Result):
-    """Certified verdict of one instance (see module docstring)."""
+    """Certified verdict of one instance (see module docstring).
+
+    ``working_set`` (Gram engine only, else None) is the final working set as an array of
+    (mu, k) pairs, for warm-starting a related solve (``initial_pairs``); ``to_dict()``
+    leaves it out, as it is solver state rather than part of the verdict.
+    """
 
     verdict: str  # "feasible" | "infeasible" | "undecided"
     min_margin: float  # feasible: min raw margin of the returned W over all constraints
@@ -85,6 +90,13 @@ class FeasibilityResult(Result):
     rounds: int
     seconds: float
     message: str
+    working_set: object = None
+
+    def to_dict(self):
+        """The verdict as plain Python, without the working set (solver state)."""
+        out = super().to_dict()
+        del out["working_set"]
+        return out
 
 
 def constraint_rows(inst, pairs, comps):
@@ -194,11 +206,20 @@ def _gordan_lp(rows):
     return np.array(h.getSolution().col_value[:m])
 
 
-def _initial_pairs(inst, per_input):
+def _initial_pairs(inst, per_input, extra=None):
+    """The ``per_input`` competitors per input that the Hebbian memory W_H = Y^T X ranks most
+    dangerous, followed by the pairs of ``extra`` (a warm start) that exist in ``inst`` and are not
+    already there."""
     margins_h = inst.margins(inst.y.T @ inst.x)
     k0 = min(per_input, inst.K)
     top = np.argsort(margins_h, axis=1)[:, :k0]
-    return np.stack([np.repeat(np.arange(inst.p), k0), top.ravel()], axis=1)
+    pairs = np.stack([np.repeat(np.arange(inst.p), k0), top.ravel()], axis=1)
+    if extra is None or len(extra) == 0:
+        return pairs
+    extra = extra[(extra[:, 0] < inst.p) & (extra[:, 1] < inst.K)]
+    have = set(map(tuple, pairs.tolist()))
+    new = [pq for pq in dict.fromkeys(map(tuple, extra.tolist())) if pq not in have]
+    return np.vstack([pairs, np.array(new, dtype=pairs.dtype).reshape(-1, 2)])
 
 
 def _violated_pairs(m, in_set, add_per_input, threshold):
@@ -314,7 +335,8 @@ def _row_factors(inst, pairs, cache=None):
     return inst.x[mu], inst.y[mu] - comps
 
 
-def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_input=4, cert_tol=1e-7):
+def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_input=4, cert_tol=1e-7,
+                        initial_pairs=None):
     """The LDP cutting planes of :func:`ldp_cutting_planes` (target "positive"), with the
     working-set NNLS solved in Gram form and warm-started across rounds
     (:class:`capacity.simulate._gram.GramNNLS`); rows are never formed as d^2-vectors
@@ -323,13 +345,14 @@ def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_inp
     Returns ``(status, W, pairs, u, rounds, solver)``; status "separated" (W separates the
     working set; the caller re-scores all constraints), "inconsistent" (the working set
     looks infeasible: d ||sum u_r a_r|| / sum u <= cert_tol in factored arithmetic; the
-    caller verifies the certificate on dense rows) or "budget".
+    caller verifies the certificate on dense rows) or "budget".  ``initial_pairs`` (an
+    array of (mu, k) pairs) is added to the first working set (a warm start).
     """
     from ._gram import GramNNLS
 
     d = inst.d
     cache = _CompetitorCache(inst)
-    pairs = _initial_pairs(inst, initial_per_input)
+    pairs = _initial_pairs(inst, initial_per_input, initial_pairs)
     X, D = _row_factors(inst, pairs, cache)
     nn = GramNNLS(d, X, D)
     threshold = 1.0 - 1e-9
@@ -362,15 +385,17 @@ def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_inp
     return "budget", None, pairs, nn.u, max_rounds, nn
 
 
-def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input):
+def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs=None):
     d = inst.d
     status, W, pairs, u, rounds, nn = gram_cutting_planes(inst, max_rounds=max_rounds, add_per_input=add_per_input,
-                                                          initial_per_input=initial_per_input, cert_tol=cert_tol)
+                                                          initial_per_input=initial_per_input, cert_tol=cert_tol,
+                                                          initial_pairs=initial_pairs)
     n_rows = len(pairs)
+    ws = np.asarray(pairs)
     if status == "separated":
         mm = verify_separating(inst, W)
         if mm > 0:
-            return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0,
+            return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
                            min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d),
                            message="all p K margins of the working-set max-margin W (Gram NNLS) re-scored in "
                                    "float64 and > 0")
@@ -378,12 +403,14 @@ def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input
         sup = np.nonzero(u > 0)[0]
         bound = verify_certificate(constraint_rows(inst, pairs[sup], _competitors_of(inst, pairs[sup])), u[sup], d)
         if bound <= cert_tol:
-            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+                           cert_bound=bound,
                            message=f"Gordan certificate from the Gram-form LDP/NNLS solution on {len(sup)} of "
                                    f"{n_rows} rows, verified")
-        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, cert_bound=bound,
+        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+                       cert_bound=bound,
                        message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
-    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0,
+    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
                    message=f"no verdict after {rounds} cutting-plane rounds (Gram NNLS)")
 
 
@@ -409,7 +436,8 @@ def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
                    message=f"no verdict after {rounds} cutting-plane rounds")
 
 
-def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_per_input=4, initial_per_input=4):
+def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_per_input=4, initial_per_input=4,
+                      initial_pairs=None):
     """Certified feasibility verdict for one instance (see module docstring).
 
     Parameters
@@ -426,16 +454,29 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
 
     method : {"ldp", "gram", "highs"}
         Working-set engine (see module docstring).
+    initial_pairs : array of int, shape (n, 2), optional
+        Gram engine only: (mu, k) pairs added to the first working set, e.g. the
+        ``working_set`` of a solve of the same nested instance at another p (pairs that do
+        not exist in ``inst`` are dropped).  Speeds the solve up; never changes what
+        certifies the verdict.
 
     Returns
     -------
     FeasibilityResult
     """
     t0 = time.perf_counter()
+    if initial_pairs is not None:
+        if method != "gram":
+            raise ValueError(f"`initial_pairs` needs method='gram'; got method={method!r}")
+        initial_pairs = np.asarray(initial_pairs)
+        if initial_pairs.ndim != 2 or initial_pairs.shape[1] != 2 or initial_pairs.dtype.kind not in "iu":
+            raise ValueError(f"`initial_pairs` must be an integer array of shape (n, 2); got shape "
+                             f"{initial_pairs.shape} and dtype {initial_pairs.dtype}")
+        initial_pairs = initial_pairs[(initial_pairs >= 0).all(axis=1)]
     if method == "ldp":
         return _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
     if method == "gram":
-        return _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
+        return _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs)
     if method != "highs":
         raise ValueError(f"`method` must be 'ldp', 'gram' or 'highs'; got {method!r}")
     d, shape = inst.d, (inst.y.shape[1], inst.x.shape[1])
@@ -483,7 +524,7 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
 
 
 def _result(verdict, *, tau, n_rows, inst, rounds, t0, message, min_margin=float("nan"), kappa_hat=float("nan"),
-            cert_bound=float("nan")):
+            cert_bound=float("nan"), working_set=None):
     return FeasibilityResult(
         verdict=verdict,
         min_margin=float(min_margin),
@@ -495,4 +536,5 @@ def _result(verdict, *, tau, n_rows, inst, rounds, t0, message, min_margin=float
         rounds=int(rounds),
         seconds=time.perf_counter() - t0,
         message=message,
+        working_set=working_set,
     )

@@ -1,0 +1,281 @@
+"""Per-instance capacity thresholds of nested instances, and p50 from their distribution.
+
+docs/simulator.md §8.  Feasibility of a nested instance (:mod:`.nested`) is monotone in p,
+so each instance has a threshold p* — the largest p it stores — and P(stored at p) is
+the fraction of instances with p* >= p.  :func:`find_threshold` brackets p* by galloping
+from a starting guess and then bisects, carrying only what is proven: a separating W
+(re-scored over all constraints) at p proves every p' <= p, a verified Gordan
+certificate at p proves every p' >= p infeasible.  An undecided solve stops the search
+and the instance is reported undecided (with the bracket it reached), never folded.
+
+:func:`estimate_thresholds` runs one search per instance through
+:func:`capacity.sweeps.run_sweep` (each finished instance committed to the store at once,
+resumable, any executor) and reports the median threshold p50 with an exact
+distribution-free confidence interval from order statistics (:func:`median_ci`).
+"""
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_int, check_real
+from ..results import Result
+from .feasibility import solve_feasibility
+from .instances import EMBEDDINGS, MODELS
+from .nested import P_MAX_NESTED, make_nested_instance
+
+__all__ = ["ThresholdSearch", "ThresholdEstimate", "find_threshold", "estimate_thresholds", "median_ci",
+           "make_threshold_task", "run_threshold_task", "METHODS"]
+
+METHODS = ("gram", "ldp", "highs")
+_GALLOP = 0.02  # first gallop step as a fraction of p (doubles every step)
+
+
+@dataclass(frozen=True)
+class ThresholdSearch(Result):
+    """The threshold p* of one nested instance.
+
+    Attributes
+    ----------
+    threshold : int or None
+        p*, the largest p the instance stores (None when undecided).
+    lower : int
+        Largest p proven feasible (1 when none was: one item is always stored).
+    upper : int or None
+        Smallest p proven infeasible (None when none was).
+    solves : list of dict
+        Every certified solve in order: p, verdict, seconds, rounds, working-set rows.
+    success : bool
+        True when lower + 1 == upper (p* = lower).
+    status : int
+        0 decided; 1 a solve was undecided; 2 ``max_solves`` reached; 3 every p up to ``p_max`` stored.
+    """
+
+    model: str
+    d: int
+    embedding: str
+    seed: int
+    trial: int
+    method: str
+    threshold: object
+    lower: int
+    upper: object
+    solves: list
+    seconds: float
+    success: bool
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ThresholdEstimate(Result):
+    """Thresholds of ``len(thresholds)`` nested instances and their median with an exact CI.
+
+    ``thresholds`` has one entry per instance in instance order (None when undecided);
+    ``p50`` is the median of the decided ones and ``p50_ci`` = [low, high] a confidence
+    interval for the median of the threshold distribution at coverage ``ci_level``
+    (exact, order statistics; NaN when too few instances for ``level``).
+    ``searches`` holds each instance's :class:`ThresholdSearch` as a dict.
+    """
+
+    d: int
+    model: str
+    embedding: str
+    seed: int
+    method: str
+    thresholds: list
+    n_undecided: int
+    p50: float
+    p50_ci: list
+    ci_level: float
+    level: float
+    searches: list
+    warnings: list
+
+    def p_stored(self, p):
+        """Fraction of the decided instances that store p items (p* >= p)."""
+        t = np.array([x for x in self.thresholds if x is not None], dtype=float)
+        return float(np.mean(t >= p)) if t.size else float("nan")
+
+
+def median_ci(values, level=0.95):
+    """Exact distribution-free confidence interval for the median: (low, high, coverage).
+
+    With X_(1) <= ... <= X_(n), the interval [X_(j), X_(n+1-j)] covers the population median
+    with probability at least 1 - 2 P(B <= j - 1), B ~ Binomial(n, 1/2), for any continuous
+    law (and at least that for a discrete one).  ``j`` is the largest index reaching
+    ``level``; with too few values for ``level`` the interval is (nan, nan) and the coverage 0.
+
+    >>> median_ci(list(range(1, 21)))   # n = 20: [X_(6), X_(15)], coverage 0.9586
+    (6.0, 15.0, 0.9586105346679688)
+    """
+    from scipy.stats import binom
+
+    x = np.sort(np.asarray(values, dtype=float))
+    n = x.size
+    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    best = None
+    for j in range(1, n // 2 + 1):
+        coverage = 1.0 - 2.0 * float(binom.cdf(j - 1, n, 0.5))
+        if coverage >= level:
+            best = (float(x[j - 1]), float(x[n - j]), coverage)
+        else:
+            break
+    return best if best is not None else (float("nan"), float("nan"), 0.0)
+
+
+def _search_iv(model, d, seed, trial, embedding, p_start, method, max_solves, p_max):
+    if model not in MODELS:
+        raise ValueError(f"`model` must be one of {', '.join(MODELS)}; got {model!r}")
+    if embedding not in EMBEDDINGS:
+        raise ValueError(f"`embedding` must be one of {', '.join(EMBEDDINGS)}; got {embedding!r}")
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    d = check_int("d", d, low=1, high=4096)
+    seed = check_int("seed", seed, low=0)
+    trial = check_int("trial", trial, low=0)
+    p_max = check_int("p_max", p_max, low=2, high=P_MAX_NESTED)
+    p_start = 2 if p_start is None else min(p_max, max(2, int(round(check_real("p_start", p_start, low=0.0)))))
+    max_solves = check_int("max_solves", max_solves, low=1)
+    return d, seed, trial, p_start, max_solves, p_max
+
+
+def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=None, method="gram",
+                   warm_start=True, max_solves=60, p_max=P_MAX_NESTED):
+    """The threshold p* of nested instance ``trial``: gallop from ``p_start``, then bisect.
+
+    Parameters
+    ----------
+    model : {"coupled", "decoupled"}
+    d : int
+    seed, trial : int
+        Identify the nested instance (:func:`~capacity.simulate.nested.make_nested_instance`).
+    embedding : {"gaussian", "sphere"}
+    p_start : float, optional
+        First p tried (e.g. a theory's prediction; only the cost depends on it, not p*).
+        Default 2 (then the search gallops up from there).
+    method : {"gram", "ldp", "highs"}
+        Feasibility engine (:func:`~capacity.simulate.feasibility.solve_feasibility`).
+    warm_start : bool
+        Gram engine: start each solve from the previous solve's working set.
+    max_solves : int
+        Budget of certified solves (status 2 when exhausted).
+    p_max : int
+        Largest p tried.
+
+    Returns
+    -------
+    ThresholdSearch
+
+    Examples
+    --------
+    >>> s = find_threshold("decoupled", 6, seed=0, trial=0, p_start=15)
+    >>> s.success, s.lower + 1 == s.upper, s.threshold == s.lower
+    (True, True, True)
+    """
+    d, seed, trial, p, max_solves, p_max = _search_iv(model, d, seed, trial, embedding, p_start, method,
+                                                      max_solves, p_max)
+    t0 = time.perf_counter()
+    lower, upper = 1, None
+    solves, pairs = [], None
+    step = max(1, int(round(_GALLOP * p)))
+    status, message = 0, ""
+    while True:
+        if len(solves) >= max_solves:
+            status, message = 2, f"no threshold after {max_solves} solves (bracket [{lower}, {upper}])"
+            break
+        inst = make_nested_instance(model, d, p, embedding=embedding, seed=seed, trial=trial)
+        extra = {"initial_pairs": pairs} if (warm_start and method == "gram" and pairs is not None) else {}
+        res = solve_feasibility(inst, method=method, **extra)
+        if method == "gram":
+            pairs = res.working_set
+        solves.append({"p": p, "verdict": res.verdict, "seconds": res.seconds, "rounds": res.rounds,
+                       "n_rows": res.n_rows})
+        if res.verdict == "undecided":
+            status, message = 1, f"undecided at p = {p} ({res.message}); bracket [{lower}, {upper}]"
+            break
+        if res.verdict == "feasible":
+            lower = p
+        else:
+            upper = p
+        if upper is not None and upper - lower <= 1:
+            break
+        if upper is None:  # gallop up
+            if lower >= p_max:
+                status, message = 3, f"every p up to p_max = {p_max} is stored"
+                break
+            p = min(p_max, lower + step)
+            step *= 2
+        elif all(s["verdict"] == "infeasible" for s in solves):  # gallop down until something is stored
+            p = max(2, upper - step)
+            step *= 2
+        else:
+            p = (lower + upper) // 2
+    success = status == 0
+    if success:
+        message = f"p* = {lower}: stored at {lower} (re-scored W), not at {upper} (verified certificate)"
+    return ThresholdSearch(model=model, d=d, embedding=embedding, seed=seed, trial=trial, method=method,
+                           threshold=lower if success else None, lower=lower, upper=upper, solves=solves,
+                           seconds=time.perf_counter() - t0, success=success, status=status, message=message)
+
+
+def make_threshold_task(model, d, *, trial, seed, embedding="gaussian", method="gram", p_start=None):
+    """The JSON task of one instance's threshold search (what :func:`run_threshold_task` runs)."""
+    return {"experiment": "threshold", "model": model, "d": int(d), "trial": int(trial), "seed": int(seed),
+            "embedding": embedding, "method": method,
+            "p_start": None if p_start is None else int(round(p_start))}
+
+
+def run_threshold_task(task):
+    """One threshold search as a function of its JSON task (for :func:`capacity.sweeps.run_sweep`)."""
+    return find_threshold(task["model"], task["d"], seed=task["seed"], trial=task["trial"],
+                          embedding=task["embedding"], p_start=task["p_start"], method=task["method"]).to_dict()
+
+
+def estimate_thresholds(model, d, *, instances, seed=0, embedding="gaussian", method="gram", p_start=None,
+                        store=None, executor=None, jobs=1, scheduler=None, progress=None, level=0.95):
+    """Thresholds of ``instances`` nested instances, each committed to ``store`` as it finishes.
+
+    Rerunning the same call resumes: instances already in the store are read back, not
+    searched again.  Results do not depend on ``jobs``, ``executor`` or ``scheduler``
+    (``"local:N"`` or a Dask scheduler address, :func:`capacity.sweeps.dask_executor`; the
+    store stays in this process).
+
+    Returns
+    -------
+    ThresholdEstimate
+
+    Examples
+    --------
+    >>> est = estimate_thresholds("decoupled", 6, instances=7, p_start=15, progress=False)
+    >>> len(est.thresholds), est.n_undecided, est.p50 == sorted(est.thresholds)[3]
+    (7, 0, True)
+    """
+    from ..sweeps.executors import executor_for  # the generic engine, imported only when a sweep runs
+    from ..sweeps.runner import run_sweep
+
+    instances = check_int("instances", instances, low=1, high=10**6)
+    _search_iv(model, d, seed, 0, embedding, p_start, method, 1, P_MAX_NESTED)
+    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    if scheduler is not None and executor is not None:
+        raise ValueError(f"pass either `executor` or `scheduler`, not both; got scheduler={scheduler!r} "
+                         "and an executor")
+    tasks = [make_threshold_task(model, d, trial=t, seed=seed, embedding=embedding, method=method, p_start=p_start)
+             for t in range(instances)]
+    with executor_for(scheduler, jobs=jobs) as dask:
+        results = run_sweep(run_threshold_task, tasks, store=store, executor=executor if dask is None else dask,
+                            jobs=jobs, progress=progress)
+    thresholds = [r["threshold"] for r in results]
+    decided = [t for t in thresholds if t is not None]
+    n_undecided = len(thresholds) - len(decided)
+    warnings = []
+    if n_undecided:
+        warnings.append(f"{n_undecided} of {len(thresholds)} instances undecided; p50 uses the decided ones")
+    low, high, coverage = median_ci(decided, level) if decided else (math.nan, math.nan, 0.0)
+    if decided and coverage == 0.0:
+        warnings.append(f"{len(decided)} decided instances are too few for a {level:.0%} interval of the median")
+    return ThresholdEstimate(d=int(d), model=model, embedding=embedding, seed=int(seed), method=method,
+                             thresholds=thresholds, n_undecided=n_undecided,
+                             p50=float(np.median(decided)) if decided else math.nan, p50_ci=[low, high],
+                             ci_level=coverage, level=float(level), searches=results, warnings=warnings)

@@ -1,0 +1,142 @@
+"""Nested instances and per-instance thresholds (capacity.simulate.nested, .threshold).
+
+References: the dense HiGHS LP of tests/naive.py on rows written out from the instance's
+arrays (independent of the cutting-plane engines and of the threshold search), exact
+binomial sums for the order-statistic interval.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from capacity.simulate import feasibility, threshold
+from capacity.simulate.nested import make_nested_instance
+from capacity.simulate.threshold import estimate_thresholds, find_threshold, median_ci
+from capacity.sweeps import ResultsStore
+
+from .naive import coupled_competitors, dense_lp_feasible, dense_rows
+
+
+@pytest.mark.parametrize("model", ["decoupled", "coupled"])
+@pytest.mark.parametrize("embedding", ["gaussian", "sphere"])
+def test_nested_instances_are_prefixes(model, embedding):
+    small = make_nested_instance(model, 7, 20, embedding=embedding, seed=3, trial=2)
+    big = make_nested_instance(model, 7, 90, embedding=embedding, seed=3, trial=2)
+    assert np.array_equal(small.x, big.x[:20]) and np.array_equal(small.y, big.y[:20])
+    assert small.K == 19 and big.K == 89
+    # competitors of input mu at p are the first p - 1 of its competitors at any larger p
+    assert np.array_equal(small.competitor_block(0), big.competitor_block(0)[:20, :19])
+    W = np.random.default_rng(0).standard_normal((7, 7))
+    assert np.array_equal(small.margins(W), big.margins(W)[:20, :19])
+    assert np.array_equal(big.competitor(70, 5), big.competitor_block(1)[6, 5])
+    # another trial or seed is another instance
+    assert not np.array_equal(make_nested_instance(model, 7, 20, embedding=embedding, seed=3, trial=3).x, small.x)
+    assert not np.array_equal(make_nested_instance(model, 7, 20, embedding=embedding, seed=4, trial=2).x, small.x)
+
+
+def _naive_feasible(model, d, p, seed, trial):
+    inst = make_nested_instance(model, d, p, seed=seed, trial=trial)
+    comps = coupled_competitors(inst.y) if model == "coupled" else inst.competitor_block(0)
+    return dense_lp_feasible(dense_rows(inst.x, inst.y, comps))
+
+
+@pytest.mark.parametrize("model", ["decoupled", "coupled"])
+def test_threshold_agrees_with_independent_per_p_verdicts(model):
+    # d = 5: p* ~ 14-17, every instance fits in one competitor block (p <= 64)
+    for trial in range(3):
+        s = find_threshold(model, 5, seed=11, trial=trial, p_start=15)
+        assert s.success and s.threshold == s.lower and s.upper == s.lower + 1
+        verdicts = {p: _naive_feasible(model, 5, p, 11, trial) for p in range(s.threshold - 3, s.threshold + 4)}
+        # monotone, and the switch is exactly at p*
+        assert all(verdicts[p] for p in verdicts if p <= s.threshold), verdicts
+        assert not any(verdicts[p] for p in verdicts if p > s.threshold), verdicts
+
+
+def test_threshold_does_not_depend_on_start_engine_or_warm_start():
+    ref = find_threshold("decoupled", 8, seed=2, trial=1, p_start=22).threshold
+    assert find_threshold("decoupled", 8, seed=2, trial=1, p_start=5).threshold == ref
+    assert find_threshold("decoupled", 8, seed=2, trial=1, p_start=60).threshold == ref
+    assert find_threshold("decoupled", 8, seed=2, trial=1, p_start=22, warm_start=False).threshold == ref
+    assert find_threshold("decoupled", 8, seed=2, trial=1, p_start=22, method="ldp").threshold == ref
+
+
+def test_search_carries_only_proven_bounds():
+    s = find_threshold("coupled", 8, seed=0, trial=4, p_start=30)
+    for solve in s.solves:
+        if solve["verdict"] == "feasible":
+            assert solve["p"] <= s.lower
+        else:
+            assert solve["verdict"] == "infeasible" and solve["p"] >= s.upper
+    # both ends of the final bracket were solved (or the lower end is the trivial p = 1)
+    assert s.lower == 1 or any(x["p"] == s.lower and x["verdict"] == "feasible" for x in s.solves)
+    assert any(x["p"] == s.upper and x["verdict"] == "infeasible" for x in s.solves)
+
+
+def test_undecided_solve_is_reported_never_folded(monkeypatch):
+    real = feasibility.solve_feasibility
+
+    def undecided_above_20(inst, **kw):
+        res = real(inst, **kw)
+        if inst.p > 20:
+            return feasibility.FeasibilityResult(**{**res.__dict__, "verdict": "undecided", "message": "test"})
+        return res
+
+    monkeypatch.setattr(threshold, "solve_feasibility", undecided_above_20)
+    s = find_threshold("decoupled", 8, seed=0, trial=0, p_start=18)
+    assert not s.success and s.status == 1 and s.threshold is None and s.lower >= 18
+    est = estimate_thresholds("decoupled", 8, instances=2, p_start=18, progress=False)
+    assert est.n_undecided == 2 and est.thresholds == [None, None] and math.isnan(est.p50)
+    assert any("undecided" in w for w in est.warnings)
+
+
+def test_estimate_resumes_from_store(tmp_path, monkeypatch):
+    store = tmp_path / "thr.sqlite"
+    first = estimate_thresholds("decoupled", 6, instances=5, seed=1, p_start=15, store=store, progress=False)
+    assert first.n_undecided == 0 and len(first.thresholds) == 5
+    assert first.p50 == float(np.median(first.thresholds))
+    with ResultsStore(store) as st:
+        assert len(list(st.records(experiment="threshold"))) == 5
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a stored instance was searched again")
+
+    monkeypatch.setattr(threshold, "find_threshold", boom)
+    again = estimate_thresholds("decoupled", 6, instances=5, seed=1, p_start=15, store=store, progress=False)
+    assert again.thresholds == first.thresholds and again.p50 == first.p50
+
+
+def test_p_stored_is_the_threshold_distribution():
+    est = estimate_thresholds("coupled", 6, instances=6, seed=0, p_start=15, progress=False)
+    t = np.array(est.thresholds)
+    for p in range(int(t.min()) - 1, int(t.max()) + 2):
+        assert est.p_stored(p) == np.mean(t >= p)
+
+
+def _coverage(n, j):
+    # P(X_(j) <= median <= X_(n+1-j)) = 1 - 2 P(Binomial(n, 1/2) <= j - 1), by exact sums
+    return 1.0 - 2.0 * sum(math.comb(n, i) for i in range(j)) / 2**n
+
+
+@pytest.mark.parametrize("n", [5, 6, 9, 20, 41])
+def test_median_ci_is_the_widest_exact_order_statistic_interval(n):
+    values = np.arange(100, 100 + n)[::-1]  # any order
+    low, high, cov = median_ci(values, 0.95)
+    ok = [j for j in range(1, n // 2 + 1) if _coverage(n, j) >= 0.95]
+    if not ok:
+        assert math.isnan(low) and math.isnan(high) and cov == 0.0
+        return
+    j = max(ok)
+    assert (low, high) == (100 + j - 1, 100 + n - j)
+    assert cov == pytest.approx(_coverage(n, j), abs=1e-12)
+
+
+def test_bad_input_is_refused_before_any_solve():
+    for kwargs, name in [({"model": "x"}, "model"), ({"embedding": "cube"}, "embedding"), ({"method": "x"}, "method"),
+                         ({"d": 0}, "d"), ({"p_start": -1}, "p_start"), ({"max_solves": 0}, "max_solves")]:
+        args = {"model": "decoupled", "d": 6, **kwargs}
+        with pytest.raises(ValueError, match=f"`{name}`"):
+            find_threshold(args.pop("model"), args.pop("d"), **args)
+    with pytest.raises(ValueError, match="`instances`"):
+        estimate_thresholds("decoupled", 6, instances=0)
+    with pytest.raises(ValueError, match="`level`"):
+        median_ci([1, 2, 3], 1.5)
