@@ -9,7 +9,11 @@ Top: the scaled capacity p ln p / d^2 of
 - the certified simulations' p50 with 95 % bootstrap intervals (coupled and decoupled models,
   N(0, I/d) embeddings), from the committed store ``benchmarks/results/agreement.sqlite``,
   estimated exactly as ``benchmarks/agreement_table.py`` does (summarize_points, fit_p50 with
-  1000 bootstrap replicates, seed 2026).
+  1000 bootstrap replicates, seed 2026);
+- the median certified threshold of nested instances plus 1/2 with its exact order-statistic 95 % CI
+  [lo, hi + 1] (p* is the floor of an instance's continuous crossing; docs/simulator.md §8), from
+  ``benchmarks/results/thresholds.sqlite`` as ``benchmarks/results_thresholds.py`` makes it (open
+  triangles, to larger d).
 
 Bottom: each approximation and each simulated p50 divided by the exact p_c(d).
 """
@@ -28,7 +32,8 @@ from capacity.theory import asymptotics  # noqa: E402
 
 SLUG = Path(__file__).stem[len("fig_"):]
 STORE = "benchmarks/results/agreement.sqlite"
-INPUTS = (STORE,)
+THRESHOLDS = "benchmarks/results/thresholds.sqlite"
+INPUTS = (STORE, THRESHOLDS)
 SEED = 2026  # the agreement table's bootstrap seed
 N_BOOT = 1000
 MODELS = ("decoupled", "coupled")
@@ -36,7 +41,7 @@ MODELS = ("decoupled", "coupled")
 
 def parameters(quick):
     return {"d_min": 4, "d_max": 1e6, "n_d": 9 if quick else 49, "kappa": 0.0, "store": STORE,
-            "n_boot": N_BOOT, "bootstrap_seed": SEED}
+            "thresholds": THRESHOLDS, "n_boot": N_BOOT, "bootstrap_seed": SEED}
 
 
 def _safe(fn, *args):
@@ -66,6 +71,26 @@ def simulated_p50():
     return out
 
 
+def threshold_p50():
+    """Median threshold and its exact 95 % CI per (model, d) of the nested-instance store (Gaussian, seed 2026)."""
+    from capacity.simulate import median_ci
+
+    groups = {}
+    for task, res in plotting.read_store(THRESHOLDS, experiment="threshold"):
+        if task["embedding"] == "gaussian" and task["seed"] == SEED and res["threshold"] is not None:
+            groups.setdefault((task["model"], task["d"]), []).append(res["threshold"])
+    out = {}
+    for model in MODELS:
+        rows = []
+        for d in sorted(d for (m, d) in groups if m == model):
+            t = groups[(model, d)]
+            lo, hi, _ = median_ci(t)
+            # p* = floor of the instance's continuous crossing: compare median + 1/2, interval [lo, hi + 1]
+            rows.append((d, float(np.median(t)) + 0.5, lo, hi + 1.0))
+        out[model] = np.array(rows, dtype=float).reshape(-1, 4)
+    return out
+
+
 def compute(quick):
     par = parameters(quick)
     ds = np.logspace(math.log10(par["d_min"]), math.log10(par["d_max"]), par["n_d"])
@@ -80,6 +105,12 @@ def compute(quick):
         data[f"sim_{model}_lo"] = rows[:, 2]
         data[f"sim_{model}_hi"] = rows[:, 3]
         data[f"sim_{model}_p_c"] = np.array([capacity.p_c(d) for d in rows[:, 0]])
+    for model, rows in threshold_p50().items():
+        data[f"thr_{model}_d"] = rows[:, 0]
+        data[f"thr_{model}_p50"] = rows[:, 1]
+        data[f"thr_{model}_lo"] = rows[:, 2]
+        data[f"thr_{model}_hi"] = rows[:, 3]
+        data[f"thr_{model}_p_c"] = np.array([capacity.p_c(d) for d in rows[:, 0]])
     return data
 
 
@@ -101,14 +132,19 @@ def plot(data):
     ax.axhline(0.5, color=c_lead, ls=":", lw=1.4, label=r"leading order $p\ln p = d^2/2$ (limit 1/2)")
     sim_style = {"decoupled": dict(color="C1", marker="o", mfc="C1"),
                  "coupled": dict(color="C3", marker="s", mfc="white")}
-    for model, st in sim_style.items():
-        ds = data[f"sim_{model}_d"]
-        p50, lo, hi = data[f"sim_{model}_p50"], data[f"sim_{model}_lo"], data[f"sim_{model}_hi"]
-        y = _scaled(p50, ds)
-        err = np.vstack([y - _scaled(lo, ds), _scaled(hi, ds) - y])
-        ax.errorbar(ds, y, yerr=err, ls="none", ms=4.5, label=f"simulation $p_{{50}}$, {model} (95% CI)", **st)
-        pc = data[f"sim_{model}_p_c"]
-        bx.errorbar(ds, p50 / pc, yerr=np.vstack([(p50 - lo) / pc, (hi - p50) / pc]), ls="none", ms=4.5, **st)
+    thr_style = {"decoupled": dict(color="C1", marker="^", mfc="white"),
+                 "coupled": dict(color="C3", marker="v", mfc="white")}
+    for prefix, styles, what in (("sim", sim_style, "fixed-p grid"), ("thr", thr_style, "nested thresholds")):
+        for model, st in styles.items():
+            if f"{prefix}_{model}_d" not in data or not len(data[f"{prefix}_{model}_d"]):
+                continue
+            ds = data[f"{prefix}_{model}_d"]
+            p50, lo, hi = data[f"{prefix}_{model}_p50"], data[f"{prefix}_{model}_lo"], data[f"{prefix}_{model}_hi"]
+            y = _scaled(p50, ds)
+            err = np.vstack([y - _scaled(lo, ds), _scaled(hi, ds) - y])
+            ax.errorbar(ds, y, yerr=err, ls="none", ms=4.5, label=f"$p_{{50}}$ {model}, {what} (95% CI)", **st)
+            pc = data[f"{prefix}_{model}_p_c"]
+            bx.errorbar(ds, p50 / pc, yerr=np.vstack([(p50 - lo) / pc, (hi - p50) / pc]), ls="none", ms=4.5, **st)
     ax.set_xscale("log")
     ax.set_ylabel(r"$p\,\ln p\;/\;d^2$")
     ax.set_ylim(0.4, None)
