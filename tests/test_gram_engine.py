@@ -210,6 +210,52 @@ def test_nnls_factor_stays_the_fresh_factor():
         assert np.allclose(g._solve_ones(), np.linalg.solve(Hpp, np.ones(len(g.P))), rtol=1e-7, atol=0)
 
 
+def test_enter_keeps_exactly_the_positive_block_components():
+    """The Schur-complement filter of an entering block leaves R the fresh Cholesky factor of H_PP, the
+    forward solve it extends is right, and the passive solution on P + entered is positive on the
+    entered rows, which are those that survive appending everything and deleting z <= 0 repeatedly."""
+    rng = np.random.default_rng(7)
+    m, dx = 300, 5
+    X = rng.standard_normal((m, dx))
+    D = rng.standard_normal((m, dx)) + 0.4
+    g = GramNNLS(2.0, X, D)
+    g._append(np.arange(12))
+    g._solve_ones()
+    B = np.arange(12, 40)
+    entered, independent = g._enter(B)
+    assert 0 < len(entered) < len(B) and set(entered) <= set(independent) <= set(B)
+    Hpp = g.H(g.P, g.P)
+    assert np.allclose(g.R, np.linalg.cholesky(Hpp).T, rtol=0, atol=1e-8 * np.abs(g.R).max())
+    z = np.linalg.solve(Hpp, np.ones(len(g.P)))
+    assert np.all(z[12:] > 0)
+    assert np.allclose(g._solve_ones(), z, rtol=1e-8, atol=0)
+    # the append-then-delete route reaches the same set
+    P = list(range(12)) + list(independent)
+    while True:
+        zz = np.linalg.solve(g.H(P, P), np.ones(len(P)))
+        bad = [P[i] for i in range(12, len(P)) if zz[i] <= 0]
+        if not bad:
+            break
+        P = [q for q in P if q not in bad]
+    assert sorted(P[12:]) == sorted(entered)
+
+
+def test_path_objective_equals_objective():
+    """The line search's objective along max(u + t dz, 0) (E u, E dz less the clipped rows) is the objective."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((80, 4))
+    D = rng.standard_normal((80, 4))
+    g = GramNNLS(3.0, X, D)
+    assert g.solve() == "optimal"
+    uP = g.u[g.P] + rng.uniform(0.0, 0.1, len(g.P))
+    dz = rng.standard_normal(len(g.P)) * 0.1
+    path = g._path(uP, dz)
+    for t in (0.0, 0.3, 1.0):
+        ut = uP + t * dz
+        clip = np.nonzero(ut < 0)[0]
+        assert np.isclose(g._path_objective(path, t, clip), g.objective(np.maximum(ut, 0.0)), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("model", ["decoupled", "coupled"])
 def test_competitor_cache_matches_instance(model):
     from capacity.simulate.feasibility import _CompetitorCache

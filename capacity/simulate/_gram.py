@@ -33,21 +33,27 @@ Solver: Lawson-Hanson's active-set method on the passive set P, with
   accepted passive solution (corrected semi-normal equations);
 - blocks of entering indices (the most negative gradients), with the classical
   one-index step as the fallback, so the objective decreases strictly at every
-  accepted step and the method terminates.
+  accepted step and the method terminates; an entering block is filtered on its
+  Schur complement before R is touched (candidates whose component of the augmented
+  passive solution is <= 0 dropped, repeatedly; :meth:`GramNNLS._enter`), which is
+  what appending it and deleting those columns again would leave, and the line
+  search evaluates objectives along the path from E u and E (z - u) less the few
+  clipped rows (O(clipped d^2) per trial step instead of O(|P| d^2)).
 
 Nothing here decides a verdict: the caller re-checks W or the Gordan certificate in
 float64 (see ``feasibility.py``).
 
-Cost at d = 64 near p_c (p = 564, 6233 working-set rows, |P| up to n + 1 = 4097,
-10 rounds, ~300 iterations; one core): 25-30 s, about a third each in column deletion
-(~930 calls, memory-bound on the 134 MB factor), appends (~140 blocks) and triangular
-solves plus objectives; before the batched deletion, the in-place BLAS and the forward
-reuse it was 268 s, three quarters of it in one-column-at-a-time Givens deletion.
+Cost at d = 64 near p_c (p = 585, nested instance seed 0 trial 0, feasible; 26 rounds, |P| up to
+4088 of n + 1 = 4097; one core, shared machine): 55-64 s, of which ~35 % deleting columns from
+the interior of R (870 calls, ~13k columns; memory-bound on the 134 MB factor), ~25 % entering
+blocks (R^{-T} H_PB by BLAS-3 dtrsm; 34k candidates, 19k entered), ~15 % triangular solves,
+~10 % line-search set-up; before the Schur filter and the path objectives 71-76 s (appends and
+deletions of columns that left again at once, ~1400 extra solves, ~6900 full objectives).
 """
 import ctypes
 
 import numpy as np
-from scipy.linalg import lapack
+from scipy.linalg import lapack, solve_triangular
 
 from .._jit import njit
 
@@ -213,10 +219,18 @@ def _chol_solve_ones(Rbuf, s, y, k):
     leading block, unchanged while only columns >= k were appended or deleted); completes y in place
     (y has room for s entries) by a matrix-vector product with R[:k, k:s] and a triangular solve
     with R[k:s, k:s], then solves R z = y.  Returns z."""
-    _check_buf(Rbuf, s)
-    assert len(y) >= s and y.flags.c_contiguous and y.dtype == np.float64 and 0 <= k <= s
+    _forward_ones(Rbuf, s, y, k)
     if s == 0:
         return np.zeros(0)
+    z = y[:s].copy()
+    _dtrsv(b"L", b"T", b"N", _i(s), Rbuf.ctypes.data, _i(Rbuf.shape[0]), z.ctypes.data, _i(1))
+    return z
+
+
+def _forward_ones(Rbuf, s, y, k):
+    """Complete y[:s] = R^{-T} 1 in place for R = Rbuf[:s, :s], given y[:k] (see :func:`_chol_solve_ones`)."""
+    _check_buf(Rbuf, s)
+    assert len(y) >= s and y.flags.c_contiguous and y.dtype == np.float64 and 0 <= k <= s
     cap = Rbuf.shape[0]
     if k < s:
         tail = np.ones(s - k)
@@ -225,9 +239,6 @@ def _chol_solve_ones(Rbuf, s, y, k):
         y[k:s] = tail
         _dtrsv(b"L", b"N", b"N", _i(s - k), Rbuf.ctypes.data + 8 * (k * cap + k), _i(cap), y.ctypes.data + 8 * k,
                _i(1))
-    z = y[:s].copy()
-    _dtrsv(b"L", b"T", b"N", _i(s), Rbuf.ctypes.data, _i(cap), z.ctypes.data, _i(1))
-    return z
 
 
 def _rt_solve(Rbuf, s, B):
@@ -308,6 +319,24 @@ class GramNNLS:
             V = (DP * uP[:, None]).T @ XP
         return 0.5 * self.s2 * float(np.sum(V * V)) + 0.5 * su * su - su
 
+    def _path(self, uP, dz):
+        """What :meth:`_path_objective` needs for the points u + t dz of the passive set."""
+        DP, XP = self.D[self.P], self.X[self.P]
+        return (DP, XP, uP, dz, (DP * uP[:, None]).T @ XP, (DP * dz[:, None]).T @ XP, float(uP.sum()),
+                float(dz.sum()))
+
+    def _path_objective(self, path, t, clip):
+        """The objective at max(u + t dz, 0) whose negative entries are exactly ``clip``:
+        V = V(u) + t V(dz) - V over the clipped rows, O(len(clip) d^2) instead of O(|P| d^2).
+        Selects a step only (round-off ~ eps |V(u)| + eps t |V(dz)|)."""
+        DP, XP, uP, dz, V0, Vd, su0, sd = path
+        w = uP[clip] + t * dz[clip]
+        V = V0 + t * Vd
+        if len(clip):
+            V -= (DP[clip] * w[:, None]).T @ XP[clip]
+        su = su0 + t * sd - float(w.sum())
+        return 0.5 * self.s2 * float(np.sum(V * V)) + 0.5 * su * su - su
+
     # --- factor maintenance -----------------------------------------------------------------
     @property
     def R(self):
@@ -321,16 +350,15 @@ class GramNNLS:
         """(R^T R)^{-1} 1, reusing the forward solve of the leading columns that no append or
         deletion has touched since the last call."""
         s = len(self.P)
-        if len(self._y1) < s:
-            y = np.zeros(max(s, 2 * len(self._y1)))
-            y[:self._y1_valid] = self._y1[:self._y1_valid]
-            self._y1 = y
+        self._grow_y1(s)
         z = _chol_solve_ones(self.Rbuf, s, self._y1, min(self._y1_valid, s))
         self._y1_valid = s
         return z
 
-    def _append(self, B):
-        """Append candidate rows B to P; returns the ones appended (numerically independent)."""
+    def _schur(self, B):
+        """R12 = R^{-T} H_PB and the Schur complement S = H_BB - R12^T R12 of the candidates B, with the
+        pivoted Cholesky factor of S: returns (R12, S, c, order, rank), order[:rank] the numerically
+        independent candidates (indices into B) in pivot order, c[:rank, :rank] their factor."""
         s = len(self.P)
         HPB = self.H(self.P, B) if s else np.zeros((0, len(B)))
         R12 = _rt_solve(self.Rbuf, s, HPB) if s else HPB
@@ -340,22 +368,76 @@ class GramNNLS:
         c, piv, rank, info = lapack.dpstrf(S, tol=1e-11 * dmax, lower=0)
         if info < 0:  # pragma: no cover - argument error
             raise RuntimeError(f"dpstrf info {info}")
-        r = int(rank)
-        if r == 0:
-            return B[:0]
-        order = piv[:r] - 1
-        R22 = np.triu(c[:r, :r])
+        return R12, S, c, piv - 1, int(rank), 1e-11 * dmax
+
+    def _place(self, B, R12, R22, y2=None):
+        """Append the rows B to P with the factor blocks R12 (s x r) and R22 (r x r, upper); ``y2`` (the
+        forward solve of the ones for the new rows, given a complete one for the old) extends it."""
+        s, r = len(self.P), len(B)
         if s + r > self.Rbuf.shape[0]:
             cap = min(max(2 * self.Rbuf.shape[0], s + r, 64), max(self.rank_cap, s + r))
             buf = np.zeros((cap, cap))
             buf[:s, :s] = self.R
             self.Rbuf = buf
-        self.Rbuf[:s, s:s + r] = R12[:, order]
+        self.Rbuf[:s, s:s + r] = R12
         self.Rbuf[s:s + r, :s] = 0.0
         self.Rbuf[s:s + r, s:s + r] = R22
-        self.P = np.concatenate([self.P, B[order]])
-        self._y1_valid = min(self._y1_valid, s)
-        return B[order]
+        self.P = np.concatenate([self.P, B])
+        if y2 is not None and self._y1_valid == s and len(self._y1) >= s + r:
+            self._y1[s:s + r] = y2
+            self._y1_valid = s + r
+        else:
+            self._y1_valid = min(self._y1_valid, s)
+
+    def _append(self, B):
+        """Append candidate rows B to P; returns the ones appended (numerically independent)."""
+        R12, _, c, order, r, _ = self._schur(B)
+        if r == 0:
+            return B[:0]
+        self._place(B[order[:r]], R12[:, order[:r]], np.triu(c[:r, :r]))
+        return B[order[:r]]
+
+    def _enter(self, B):
+        """Append those candidates B whose component of the passive solution on P + B is positive.
+
+        The entering block's part of z = H^{-1} 1 on the augmented set is z_B = S^{-1} (1 - R12^T y1),
+        y1 = R^{-T} 1, with S the Schur complement of H_PP: candidates with z_B <= 0 are dropped and
+        z_B recomputed (a Cholesky factor of the r x r principal submatrix of S) until all are positive,
+        before R is touched, instead of appending them and deleting them from R.  Returns
+        ``(entered, independent)``: the rows appended, and all numerically independent candidates.
+        """
+        R12, S, c, order, r, tol = self._schur(B)
+        idx = order[:r]
+        if r == 0:
+            return B[:0], B[:0]
+        s = len(self.P)
+        self._grow_y1(s + r)
+        _forward_ones(self.Rbuf, s, self._y1, min(self._y1_valid, s))
+        self._y1_valid = s
+        rhs = 1.0 - R12.T @ self._y1[:s]
+        R22 = np.triu(c[:r, :r])
+        while True:
+            y2 = solve_triangular(R22, rhs[idx], trans="T")
+            zB = solve_triangular(R22, y2)
+            bad = zB <= 0
+            if not bad.any():
+                break
+            idx = idx[~bad]
+            if len(idx) == 0:
+                return B[:0], B[order[:r]]
+            c, piv, rank, info = lapack.dpstrf(S[np.ix_(idx, idx)], tol=tol, lower=0)
+            idx = idx[piv[:rank] - 1]
+            R22 = np.triu(c[:rank, :rank])
+            if rank == 0:  # pragma: no cover - a principal submatrix of an independent set stays independent
+                return B[:0], B[order[:r]]
+        self._place(B[idx], R12[:, idx], R22, y2)
+        return B[idx], B[order[:r]]
+
+    def _grow_y1(self, n):
+        if len(self._y1) < n:
+            y = np.zeros(max(n, 2 * len(self._y1)))
+            y[:self._y1_valid] = self._y1[:self._y1_valid]
+            self._y1 = y
 
     def _remove(self, pos):
         """Remove the passive positions ``pos`` (indices into P) and downdate R (Givens, O(s^2) each)."""
@@ -385,12 +467,22 @@ class GramNNLS:
             cand = cand[np.argsort(g[cand], kind="stable")]
             B = cand[:room]
             s0 = len(self.P)
-            added = self._append(B)
-            excluded[np.setdiff1d(B, added)] = True
-            if len(added) == 0:
-                continue
-            single = len(B) == 1
             best = B[0]
+            single = len(B) == 1
+            added, independent = self._enter(B)
+            excluded[np.setdiff1d(B, independent)] = True
+            if len(added) == 0:
+                if len(independent) == 0:
+                    continue
+                # every entering index would leave at once: fall back to the classical single index with
+                # the most negative gradient (z_j > 0 in exact arithmetic)
+                if single or best in excluded:
+                    excluded[best] = True
+                    continue
+                single = True
+                if len(self._append(np.array([best]))) == 0:
+                    excluded[best] = True
+                    continue
             new = np.zeros(len(self.P), dtype=bool)
             new[s0:] = True
             progressed = False
@@ -399,8 +491,6 @@ class GramNNLS:
                 bad_new = new & (z <= 0)
                 if bad_new.any():
                     if bad_new.sum() == new.sum():
-                        # every entering index would leave at once: fall back to the classical
-                        # single index with the most negative gradient (z_j > 0 in exact arithmetic)
                         self._remove(np.nonzero(new)[0])
                         if single or best in excluded:
                             excluded[best] = True
@@ -419,22 +509,26 @@ class GramNNLS:
                 neg = z <= 0
                 if neg.any():
                     uP = self.u[self.P]
+                    dz = z - uP
                     # the classical step from u toward z until the first variable hits zero ...
                     ratio = uP[neg] / (uP[neg] - z[neg])
                     alpha = float(ratio.min())
-                    ua = uP + alpha * (z - uP)
+                    ua = uP + alpha * dz
                     hit = np.nonzero(neg)[0][ratio <= alpha * (1 + 1e-12)]
                     ua[hit] = 0.0
                     ua[ua < 0] = 0.0
                     # ... or, if it does at least as well, a longer projected step max(u + t (z - u), 0)
-                    # with t in (alpha, 1], which drops several indices at once
+                    # with t in (alpha, 1], which drops several indices at once; objectives along the
+                    # path from E u and E (z - u), less the few clipped rows (see _path_objective)
+                    path = self._path(uP, dz)
                     ubest = ua
-                    factors = (self.D[self.P], self.X[self.P])
-                    fa = self.objective(ua, factors=factors)
+                    fa = self._path_objective(path, alpha, np.union1d(hit, np.nonzero(uP + alpha * dz < 0)[0]))
                     t = 1.0
                     while t > alpha:
-                        ut = np.maximum(uP + t * (z - uP), 0.0)
-                        if self.objective(ut, factors=factors) <= fa:
+                        ut = uP + t * dz
+                        clip = np.nonzero(ut < 0)[0]
+                        if self._path_objective(path, t, clip) <= fa:
+                            ut[clip] = 0.0
                             ubest = ut
                             break
                         t *= 0.5
