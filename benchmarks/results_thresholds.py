@@ -115,6 +115,8 @@ def report(store, embedding, out, command):
         "p50 = median p*, 95 % CI [lo, hi] exact from order statistics; p_c = theory (T3) of the decoupled model.",
         "p_c is where a continuous P(stored at p) crosses 1/2, and p* = floor(X) for an instance's crossing X in",
         "[p*, p* + 1): so the comparison uses p50 + 1/2 and the interval [lo, hi + 1] (docs/simulator.md §8).",
+        "mean s / instance: the search's wall time as recorded, on whatever machine and load it ran (not a",
+        "benchmark: see benchmarks/results/bench_thresholds.txt). d = 48 ran with --jobs 16 on a 16-core machine.",
         "",
         "| d | model | instances | undecided | p50 | 95 % CI | p_c(d) | (p50 + ½) / p_c | [lo, hi + 1] / p_c "
         "| mean s / instance |",
