@@ -140,3 +140,18 @@ def test_bad_input_is_refused_before_any_solve():
         estimate_thresholds("decoupled", 6, instances=0)
     with pytest.raises(ValueError, match="`level`"):
         median_ci([1, 2, 3], 1.5)
+
+
+def test_warm_start_pairs_are_checked_and_never_change_the_verdict():
+    inst = make_nested_instance("decoupled", 8, 24, seed=5, trial=0)
+    cold = feasibility.solve_feasibility(inst, method="gram")
+    assert cold.working_set is not None and "working_set" not in cold.to_dict()
+    bigger = make_nested_instance("decoupled", 8, 26, seed=5, trial=0)
+    warm = feasibility.solve_feasibility(bigger, method="gram", initial_pairs=cold.working_set)
+    assert warm.verdict == feasibility.solve_feasibility(bigger, method="gram").verdict
+    # pairs beyond the instance (mu >= p, k >= K) are dropped, not an error
+    assert feasibility.solve_feasibility(inst, method="gram", initial_pairs=[[30, 0], [0, 40]]).verdict == cold.verdict
+    with pytest.raises(ValueError, match="`initial_pairs`"):
+        feasibility.solve_feasibility(inst, method="ldp", initial_pairs=cold.working_set)
+    with pytest.raises(ValueError, match="`initial_pairs`"):
+        feasibility.solve_feasibility(inst, method="gram", initial_pairs=[[0.5, 1.0]])
