@@ -4,6 +4,7 @@ command-line numbers and lists, and printing (aligned text, tables, strict JSON)
 Nothing here computes: values come from the library's result objects and are only formatted.
 """
 import argparse
+import contextlib
 import json
 import math
 import re
@@ -162,6 +163,39 @@ def parse_executor(args, *, max_jobs=256):
         except (TypeError, ValueError) as exc:
             raise CommandError(library_message(exc)) from None
     return jobs, scheduler
+
+
+@contextlib.contextmanager
+def sweep_errors(store, unit="trial"):
+    """Turn what a persisted sweep can raise into one-line errors (:class:`CommandError`).
+
+    A Dask cluster that cannot be reached or started (or a missing dask) and the library's
+    ``ValueError``/``TypeError`` exit 2; failed tasks (``SweepError``) exit 1 with a hint that a
+    rerun retries them; any other ``OSError`` names ``--store``.
+    """
+    from ..sweeps import SweepError
+
+    try:
+        yield
+    except (ConnectionError, ImportError) as exc:
+        error = executor_error(exc)
+        if error is None:
+            raise
+        raise error from None
+    except (ValueError, TypeError) as exc:
+        raise CommandError(library_message(exc)) from None
+    except SweepError as exc:
+        raise CommandError(f"{len(exc.failures)} {unit}(s) failed; rerun to retry them: "
+                           f"{library_message(exc)}", EXIT_NUMERICAL) from None
+    except OSError as exc:
+        raise CommandError(f"--store: cannot use {store!r}: {exc}") from None
+
+
+def add_store_flags(sub, unit="trial"):
+    """``--store FILE`` (default results.sqlite, committed per ``unit``) and ``--no-store``."""
+    sub.add_argument("--store", default="results.sqlite", metavar="FILE",
+                     help=f"SQLite results file, committed per {unit} (default results.sqlite)")
+    sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
 
 
 def executor_error(exc):

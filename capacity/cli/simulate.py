@@ -8,9 +8,8 @@ printed beside the estimate and never fed back into it.
 import sys
 import warnings
 
-from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreOnce, add_executor_flags, add_subcommand,
-                      executor_error, library_message, parse_executor, parse_grid, parse_int, print_json,
-                      print_table)
+from ._common import (EXIT_OK, CommandError, StoreOnce, add_executor_flags, add_store_flags, add_subcommand,
+                      parse_executor, parse_grid, parse_int, print_json, print_table, sweep_errors)
 
 MODELS = ("decoupled", "coupled", "hebbian", "two-layer-frozen", "two-layer")
 
@@ -79,28 +78,14 @@ def run(args, out=None):
     store = None if args.no_store else args.store
 
     from ..simulate.sweep import simulate_capacity
-    from ..sweeps import SweepError
 
     extra = {"m": m} if two_layer else {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = simulate_capacity(competitors, d, ps, trials=trials, seed=seed, experiment=experiment, K=K,
-                                    embedding=args.embedding, method=args.method, store=store, jobs=jobs,
-                                    scheduler=scheduler, progress=None if not args.json else False,
-                                    n_boot=n_boot, **extra)
-    except (ConnectionError, ImportError) as exc:
-        error = executor_error(exc)
-        if error is None:
-            raise
-        raise error from None
-    except (ValueError, TypeError) as exc:
-        raise CommandError(library_message(exc)) from None
-    except SweepError as exc:
-        raise CommandError(f"{len(exc.failures)} trial(s) failed; rerun to retry them: "
-                           f"{library_message(exc)}", EXIT_NUMERICAL) from None
-    except OSError as exc:
-        raise CommandError(f"--store: cannot use {store!r}: {exc}") from None
+    with sweep_errors(store, "trial"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = simulate_capacity(competitors, d, ps, trials=trials, seed=seed, experiment=experiment, K=K,
+                                embedding=args.embedding, method=args.method, store=store, jobs=jobs,
+                                scheduler=scheduler, progress=None if not args.json else False,
+                                n_boot=n_boot, **extra)
 
     from ..theory.predict import predicted_p_c
 
@@ -186,9 +171,7 @@ def add(subparsers):
     sub.add_argument("--method", choices=("ldp", "gram", "highs"), default="ldp",
                      help="working-set engine: Lawson-Hanson LDP/NNLS (default; fastest at d <= 12), "
                           "gram (the same NNLS in Gram form, warm-started; fastest from d = 16) or the HiGHS LP")
-    sub.add_argument("--store", default="results.sqlite", metavar="FILE",
-                     help="SQLite results file, committed per trial (default results.sqlite)")
-    sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
+    add_store_flags(sub, "trial")
     add_executor_flags(sub)
     sub.add_argument("--n-boot", action=StoreOnce, metavar="B", help="bootstrap replicates for p50 (default 1000)")
     sub.add_argument("--margin", action="store_true",

@@ -7,8 +7,8 @@ starting point (it changes the cost, never a threshold) and printed beside p50.
 """
 import sys
 
-from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreOnce, add_executor_flags, add_subcommand,
-                      executor_error, library_message, parse_executor, parse_int, print_json)
+from ._common import (EXIT_OK, StoreOnce, add_executor_flags, add_store_flags, add_subcommand, parse_executor,
+                      parse_int, print_json, sweep_errors)
 
 MODELS = ("decoupled", "coupled")
 
@@ -22,30 +22,14 @@ def run(args, out=None):
     store = None if args.no_store else args.store
 
     from ..simulate.threshold import estimate_thresholds
-    from ..sweeps import SweepError
     from ..theory.predict import predicted_p_c
 
     prediction = predicted_p_c(args.model, d, embedding=args.embedding)
     p_start = prediction.value if prediction.value == prediction.value else None  # NaN: no theory, start at 2
-    try:
+    with sweep_errors(store, "instance"):
         res = estimate_thresholds(args.model, d, instances=instances, seed=seed, embedding=args.embedding,
                                   method=args.method, p_start=p_start, store=store, jobs=jobs, scheduler=scheduler,
                                   progress=None if not args.json else False)
-    except (ValueError, TypeError) as exc:
-        raise CommandError(library_message(exc)) from None
-    except SweepError as exc:
-        raise CommandError(f"{len(exc.failures)} instance(s) failed; rerun to retry them: "
-                           f"{library_message(exc)}", EXIT_NUMERICAL) from None
-    except OSError as exc:
-        error = executor_error(exc)
-        if error is not None:
-            raise error from None
-        raise CommandError(f"--store: cannot use {store!r}: {exc}") from None
-    except ImportError as exc:
-        error = executor_error(exc)
-        if error is None:
-            raise
-        raise error from None
     if args.json:
         print_json({"d": res.d, "model": res.model, "embedding": res.embedding, "seed": res.seed,
                     "method": res.method, "thresholds": res.thresholds, "n_undecided": res.n_undecided,
@@ -102,9 +86,7 @@ def add(subparsers):
     sub.add_argument("--method", choices=("gram", "ldp", "highs"), default="gram",
                      help="feasibility engine: gram (default; warm-started from the previous p's working set), "
                           "ldp or the HiGHS LP")
-    sub.add_argument("--store", default="results.sqlite", metavar="FILE",
-                     help="SQLite results file, committed per instance (default results.sqlite)")
-    sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
+    add_store_flags(sub, "instance")
     add_executor_flags(sub, jobs_help="worker processes (default 1; one instance per task)")
     sub.add_argument("--json", action="store_true", help="print one JSON object")
     sub.set_defaults(run=run)
