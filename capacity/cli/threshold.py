@@ -5,6 +5,7 @@ The thresholds, p50 and its interval come from
 theory's p_c from :func:`capacity.theory.predict.predicted_p_c`, used as the search's
 starting point (it changes the cost, never a threshold) and printed beside p50.
 """
+import math
 import sys
 
 from ._common import (EXIT_OK, StoreOnce, add_executor_flags, add_store_flags, add_subcommand, parse_executor,
@@ -25,7 +26,7 @@ def run(args, out=None):
     from ..theory.predict import predicted_p_c
 
     prediction = predicted_p_c(args.model, d, embedding=args.embedding)
-    p_start = prediction.value if prediction.value == prediction.value else None  # NaN: no theory, start at 2
+    p_start = None if math.isnan(prediction.value) else prediction.value  # no theory value: start at 2
     with sweep_errors(store, "instance"):
         res = estimate_thresholds(args.model, d, instances=instances, seed=seed, embedding=args.embedding,
                                   method=args.method, p_start=p_start, store=store, jobs=jobs, scheduler=scheduler,
