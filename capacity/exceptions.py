@@ -1,6 +1,6 @@
 """Exceptions raised by :mod:`capacity`."""
 
-__all__ = ["CapacityError", "ConvergenceError"]
+__all__ = ["CapacityError", "ConvergenceError", "StoreError", "ResourceLimitError"]
 
 
 class CapacityError(Exception):
@@ -14,3 +14,14 @@ class ConvergenceError(CapacityError, RuntimeError):
     result object report the failure in ``success``/``status``/``message``
     instead.
     """
+
+
+class StoreError(CapacityError, ValueError):
+    """A results store that cannot be used: a directory, unreadable or unwritable, read-only,
+    corrupted, or an SQLite file of another application.  The message is one line naming
+    `store`, the path and what is wrong; nothing was written."""
+
+
+class ResourceLimitError(CapacityError, ValueError):
+    """A request refused before any work starts because its estimated memory exceeds the
+    limit; the message gives the estimate, the limit and how to raise it (`max_memory`)."""
