@@ -7,7 +7,9 @@ finishes; then P(feasible) with exact intervals and p50 with a bootstrap CI.
 Whatever the table shows is the result: neither side is adjusted.
 
 Run:   python benchmarks/agreement_table.py [--jobs 2] [--dims 8,10,12] [--store FILE]
-It resumes where it stopped (rerun the same command); it writes docs/agreement.md.
+It resumes where it stopped (rerun the same command); it writes docs/agreement.md, which depends only
+on the stored verdicts (rerunning with a complete store rewrites the same file); the invocation's wall
+time is printed on stdout.
 Full run: about an hour on 2 cores (d = 32 dominates).
 """
 import argparse
@@ -58,17 +60,26 @@ def main(argv=None):
             print(f"d={d:>2} {model:>9}: p50 = {fit.p50:8.2f} [{fit.ci_low:.2f}, {fit.ci_high:.2f}]  "
                   f"theory p_c = {pc:8.2f}  ratio {fit.p50 / pc:.3f}  undecided {n_und}  ({pts})  "
                   f"{time.time() - t0:.0f}s", flush=True)
+    text = report(rows, args.seed)
+    Path(args.out).write_text(text)
+    print(text)
+    print(f"agreement_table: this invocation took {time.time() - t_start:.0f} s", flush=True)
+
+
+def report(rows, seed):
+    """The markdown table from the per-(d, model) rows; depends only on the stored verdicts and the code."""
     lines = [
         "# Theory vs certified simulation (kappa = 0, N(0, I/d) embeddings)",
         "",
-        f"Made by `python benchmarks/agreement_table.py` (capacity {__version__}, seed {args.seed}); "
-        f"total {time.time() - t_start:.0f} s in the last invocation (resumed runs reuse stored trials).",
+        f"Made by `python benchmarks/agreement_table.py` (capacity {__version__}, seed {seed}); "
+        "resumed runs reuse stored trials.",
         "p50: logistic maximum-likelihood fit of P(feasible) in p with a 95% bootstrap CI (1000 replicates);",
         "where the data are separated (a clean switch) the fit column says isotonic-interpolation and the",
-        "interval is the bracketing pair of grid points; n/a: too few bootstrap replicates could be fitted.",
+        "interval is the bracketing pair of grid points (not a confidence interval); n/a: too few bootstrap",
+        "replicates could be fitted.",
         "theory: p_c solving p = d^2 alpha_c(p - 1, 0) (docs/theory.md, eq. T3). Counts: p:feasible/decided.",
         "",
-        "| d | model | trials/p | p50 | 95% CI | fit | theory p_c | p50 / p_c | undecided | counts |",
+        "| d | model | trials/p | p50 | interval (95% CI, or bracket if isotonic) | fit | theory p_c | p50 / p_c | undecided | counts |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d, model, ps, fit, pc, n_und, pts in rows:
@@ -76,8 +87,7 @@ def main(argv=None):
         lines.append(f"| {d} | {model} | {TRIALS.get(d, 20)} | {fit.p50:.2f} | {ci} | {fit.method} | {pc:.2f} | "
                      f"{fit.p50 / pc:.3f} | {n_und} | {pts} |")
     lines.append("")
-    Path(args.out).write_text("\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ Every (setting, seed) is one task committed to benchmarks/results/nets_probes.sq
 One torch thread per task.
 
 Run:  python benchmarks/results_nets_probes.py [--jobs 2]
-Writes benchmarks/results/nets_probes.md (and prints it).
+Writes benchmarks/results/nets_probes.md (and prints it).  With a complete store nothing is recomputed
+and the file is rewritten unchanged (the invocation's wall time is printed on stdout only).
 """
 import os
 
@@ -193,14 +194,15 @@ def trained_u_section(res_u, res):
     return out
 
 
-def report(res, args, seconds, argv, res_u=None):
+def report(res, args, argv, res_u=None):
+    """The markdown report from the results and the store (no timing of the invocation)."""
     tsec, ntasks = _store_seconds()
     cmd = "python benchmarks/results_nets_probes.py" + ("" if not argv else " " + " ".join(argv))
     lines = ["# N4 mechanism probes: superposition, gating, causal swap, zero-shot transfer", ""]
     lines.append(
         f"Made by `{cmd}` (capacity {__version__}, torch CPU, float32, 1 thread per task); store "
         f"`benchmarks/results/nets_probes.sqlite`: {ntasks} tasks holding {tsec:.0f} s of task time (CPU seconds "
-        f"on one core); this invocation took {seconds:.0f} s wall (stored runs are reused). Library call: "
+        "on one core); stored runs are reused. Library call: "
         f"`capacity.nets.experiments.probes.run_probes(seed={args.seed}, n_seeds={args.seeds}, store=...)`.")
     lines.append("")
     lines.append(
@@ -260,9 +262,10 @@ def main(argv=None):
                      progress=prog)
     res_u = run_probes(settings=TRAINED_U_SETTINGS, seed=args.seed, n_seeds=args.seeds, store=STORE, jobs=args.jobs,
                        progress=prog, unembedding="trained")
-    text = report(res, args, time.perf_counter() - t0, list(argv if argv is not None else sys.argv[1:]), res_u)
+    text = report(res, args, list(argv if argv is not None else sys.argv[1:]), res_u)
     OUT.write_text(text)
     print(text)
+    print(f"results_nets_probes: this invocation took {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
 

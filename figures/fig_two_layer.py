@@ -14,8 +14,9 @@ N(0, I/d) embeddings, d = 12, 16, 24, m = d/4, d/2, 3d/4, d), p50 estimated exac
 Every p50 is divided by the one-layer exact capacity p_c(d) (docs/theory.md §2, eq. T3, N = d^2), which makes the
 three d nearly collapse and puts the one-layer level at 1.  Curves, from ``capacity.theory`` on a
 fine real-valued m/d grid: the frozen theory p_c(N = d m) (panel a; faint in b for reference),
-the working conjecture p_c(N_eff = 2 d m - m^2) for trained layers (panel b), and the one-layer
-level.  The trained lower bounds lie above the conjecture at every m < d.
+the parameter-count conjecture p_c(N_eff = 2 d m - m^2) for trained layers (panel b), and the
+one-layer level.  The certified results do not support that conjecture: the trained lower bounds lie
+above it at every m < d.
 """
 import sys
 import warnings
