@@ -14,6 +14,7 @@ what is stored (the largest prefix of instances present).
 
     python benchmarks/results_thresholds.py --dims 8,12,16,24,32 --jobs 2
     python benchmarks/results_thresholds.py --report
+    python benchmarks/results_thresholds.py --dims 8,16,24,32 --embedding sphere   # -> thresholds_sphere.md
 """
 import argparse
 import math
@@ -116,7 +117,8 @@ def report(store, embedding, out, command):
         "p_c is where a continuous P(stored at p) crosses 1/2, and p* = floor(X) for an instance's crossing X in",
         "[p*, p* + 1): so the comparison uses p50 + 1/2 and the interval [lo, hi + 1] (docs/simulator.md §8).",
         "mean s / instance: the search's wall time as recorded, on whatever machine and load it ran (not a",
-        "benchmark: see benchmarks/results/bench_thresholds.txt). d = 48 ran with --jobs 16 on a 16-core machine.",
+        "benchmark: see benchmarks/results/bench_thresholds.txt)."
+        + (" d = 48 ran with --jobs 16 on a 16-core machine." if embedding == "gaussian" else ""),
         "",
         "| d | model | instances | undecided | p50 | 95 % CI | p_c(d) | (p50 + ½) / p_c | [lo, hi + 1] / p_c "
         "| mean s / instance |",
@@ -171,13 +173,18 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--scheduler", default=None)
     ap.add_argument("--store", default=str(ROOT / "benchmarks" / "results" / "thresholds.sqlite"))
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "thresholds.md"))
+    ap.add_argument("--out", default=None,
+                    help="report file (default benchmarks/results/thresholds.md, thresholds_sphere.md for sphere)")
     ap.add_argument("--report", action="store_true", help="only rebuild the table from the store")
     args = ap.parse_args(argv)
     if not args.report:
         run_cells([int(x) for x in args.dims.split(",")], args.models.split(","), args.embedding, args.store,
                   args.chunk, args.jobs, args.scheduler)
-    report(args.store, args.embedding, args.out, "python benchmarks/results_thresholds.py")
+    out = args.out or str(ROOT / "benchmarks" / "results" /
+                          ("thresholds.md" if args.embedding == "gaussian" else f"thresholds_{args.embedding}.md"))
+    command = "python benchmarks/results_thresholds.py" + ("" if args.embedding == "gaussian" else
+                                                           f" --embedding {args.embedding}")
+    report(args.store, args.embedding, out, command)
 
 
 if __name__ == "__main__":
