@@ -1,4 +1,10 @@
-"""Executors for :func:`~capacity.sweeps.run_sweep` on a Dask cluster (docs/simulator.md §7).
+"""Executors for :func:`~capacity.sweeps.run_sweep`: a local process pool and Dask clusters (docs/simulator.md §7).
+
+:func:`process_pool` is the pool ``run_sweep(..., jobs=N)`` uses: ``spawn``
+workers that die with the process that started them, even when it is killed
+with ``kill -9`` (Linux: the kernel's parent-death signal; elsewhere, and as a
+second line, a watchdog thread that notices the parent is gone), and
+:func:`stop_process_pool` ends one at once on Ctrl-C or an error.
 
 ``scheduler`` names where the tasks run: ``"local:N"`` starts a
 ``dask.distributed.LocalCluster`` of N single-threaded worker processes on this
@@ -11,13 +17,21 @@ results store stays with the calling process, which alone writes to it.
 Dask is optional (``pip install capacity[dask]``) and imported only when a
 cluster is actually used; :func:`check_scheduler` validates a value without it.
 """
+import concurrent.futures
 import contextlib
 import logging
+import multiprocessing
+import os
 import re
+import signal
+import sys
+import threading
+import time
 
 from .._validation import check_int
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "check_scheduler", "dask_executor", "executor_for"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "check_scheduler", "dask_executor", "executor_for", "process_pool",
+           "sigint_blocked", "stop_process_pool"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a scheduler address to answer before giving up."""
@@ -192,3 +206,102 @@ def executor_for(scheduler=None, *, jobs=1, timeout=None):
                          f"scheduler={scheduler!r} (the scheduler's workers set the parallelism)")
     with dask_executor(scheduler, timeout=timeout) as executor:
         yield executor
+
+
+# ------------------------------------------------------------------ local process pool
+WATCHDOG_INTERVAL = 0.5
+"""Seconds between a pool worker's checks that the process that started it is still alive."""
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _set_parent_death_signal():
+    """Linux: have the kernel SIGKILL this process when its parent dies.  Whether it worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError, TypeError):
+        return False
+
+
+def _watch_parent(parent_pid, interval):
+    """Exit this process as soon as its parent is no longer ``parent_pid`` (it died; we were re-parented)."""
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def _worker_init(parent_pid):
+    """Initializer of :func:`process_pool` workers: die with the parent, however it ends; ignore Ctrl-C.
+
+    A terminal's Ctrl-C reaches the whole process group; the parent alone
+    handles it (and stops the workers), so workers print no tracebacks.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by `sigint_blocked` while this worker started
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _set_parent_death_signal()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid, WATCHDOG_INTERVAL), name="capacity-parent-watchdog",
+                     daemon=True).start()
+
+
+@contextlib.contextmanager
+def sigint_blocked():
+    """Block SIGINT in the calling thread while pool workers are started (POSIX).
+
+    Workers inherit the blocked signal, so a Ctrl-C while one is still
+    importing stays pending until its initializer ignores it (no traceback from
+    a half-started worker).  This process still gets it: another of its
+    threads takes the signal and the main thread raises ``KeyboardInterrupt``.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def process_pool(jobs):
+    """A ``ProcessPoolExecutor`` of ``jobs`` ``spawn`` workers that exit when this process dies.
+
+    Each worker arms Linux's parent-death signal (``PR_SET_PDEATHSIG``, SIGKILL)
+    and runs a watchdog thread that exits when its parent process changes, so a
+    parent killed with ``kill -9`` leaves no worker behind (within about
+    :data:`WATCHDOG_INTERVAL` seconds where the signal is not available and the
+    worker's task lets the thread run).  Workers ignore SIGINT: on Ctrl-C the
+    caller stops the pool with :func:`stop_process_pool`; otherwise it shuts it
+    down as usual.
+    """
+    jobs = check_int("jobs", jobs, low=1)
+    return concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=_worker_init, initargs=(os.getpid(),))
+
+
+def stop_process_pool(pool, timeout=5.0):
+    """Stop ``pool`` now: cancel the tasks not started and terminate the workers (Ctrl-C, an error).
+
+    Tasks running in the workers are abandoned; waits at most about ``timeout``
+    seconds for the workers to go (then kills them).
+    """
+    processes = [p for p in dict(getattr(pool, "_processes", None) or {}).values() if p is not None]
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)

@@ -9,18 +9,19 @@ order tasks run, and a sweep is resumed by running it again (docs/simulator.md
 import concurrent.futures
 import contextlib
 import json
-import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import time
 import uuid
 
 from .._validation import check_int
-from ..exceptions import CapacityError
+from ..exceptions import CapacityError, StoreError
+from .executors import process_pool, sigint_blocked, stop_process_pool
 from .store import ResultsStore, _normalise, task_key
 
-__all__ = ["run_sweep", "SweepError"]
+__all__ = ["HEARTBEAT_SECONDS", "run_sweep", "SweepError"]
 
 _MAX_LISTED_FAILURES = 5
 
@@ -57,33 +58,107 @@ def _timed_call(fn, task, submission=None):
     return _normalise("result", result), seconds
 
 
+HEARTBEAT_SECONDS = 30.0
+"""Without a terminal, seconds between heartbeat lines on stderr (and before the first one)."""
+
+
+def _duration(seconds):
+    """``45s``, ``1m20s``, ``2h05m``."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 class _Progress:
-    """Reports ``(done, total)`` to a callable or a tqdm bar."""
+    """Reports ``(done, total)`` to a callable, a tqdm bar or heartbeat lines on stderr.
+
+    ``progress``: a callable; ``False`` (nothing); ``None`` (a bar on a terminal,
+    else heartbeats once the run has lasted :data:`HEARTBEAT_SECONDS`, and a
+    final line only if one was printed); ``True`` (a bar on a terminal, else
+    heartbeats and always a final line).  A closed or broken stderr silences it.
+    """
 
     def __init__(self, progress, done, total):
-        self._callback = self._bar = None
-        self.done, self.total = done, total
-        if callable(progress):
+        self._callback = self._bar = self._thread = None
+        self.done, self.total, self._resumed = done, total, done
+        self._start = time.monotonic()
+        self._beats = 0
+        self._always_final = progress is True
+        self._write_lock = threading.Lock()
+        self._stop = threading.Event()
+        if callable(progress) and not isinstance(progress, bool):
             self._callback = progress
-        elif progress is True or (progress is None and _stderr_is_tty()):
+            return
+        if progress is False or done >= total:
+            self._always_final = False
+            return
+        if _stderr_is_tty():
             try:
                 from tqdm import tqdm
-            except ImportError:
-                if progress is True:
-                    raise ImportError("`progress=True` needs tqdm: pip install tqdm") from None
-            else:
+
                 self._bar = tqdm(total=total, initial=done, unit="trial", desc="sweep", file=sys.stderr)
+                self._always_final = False  # the bar says it
+                return
+            except ImportError:
+                pass
+            except (OSError, ValueError):  # stderr closed or broken
+                return
+        self._thread = threading.Thread(target=self._beat, name="capacity-sweep-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _line(self, final=False):
+        elapsed = time.monotonic() - self._start
+        fresh = self.done - self._resumed
+        rate = fresh / elapsed if elapsed > 0 else 0.0
+        shown = f"{rate:.0f}" if rate >= 100 else f"{rate:.2g}"
+        if final:
+            return f"sweep: {self.done}/{self.total} done in {_duration(elapsed)}, {shown}/s"
+        eta = _duration((self.total - self.done) / rate) if rate > 0 else "unknown"
+        return f"sweep: {self.done}/{self.total} done, {shown}/s, ETA {eta}"
+
+    def _write(self, line):
+        with self._write_lock:
+            stream = sys.stderr
+            if stream is None:
+                return False
+            try:
+                stream.write(line + "\n")
+                stream.flush()
+                return True
+            except (OSError, ValueError):  # BrokenPipeError, a closed file: stay quiet
+                self._always_final = False
+                self._stop.set()
+                return False
+
+    def _beat(self):
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            if self._write(self._line()):
+                self._beats += 1
 
     def step(self):
         self.done += 1
         if self._callback is not None:
             self._callback(self.done, self.total)
         if self._bar is not None:
-            self._bar.update(1)
+            try:
+                self._bar.update(1)
+            except (OSError, ValueError):
+                self._bar = None
 
     def close(self):
         if self._bar is not None:
-            self._bar.close()
+            with contextlib.suppress(OSError, ValueError):
+                self._bar.close()
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            if self._beats or self._always_final:
+                self._write(self._line(final=True))
+        elif self._always_final:
+            self._write(self._line(final=True))
 
 
 _BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
@@ -174,11 +249,14 @@ def run_sweep(fn, tasks, *, store=None, executor=None, jobs=1, progress=None):
         creates a ``ProcessPoolExecutor(jobs)`` (``spawn`` start method) for
         this sweep.  Not allowed together with ``executor``.
     progress : None, bool or callable, optional
-        ``None``: a tqdm bar if stderr is a terminal (and tqdm is installed);
-        ``False``: nothing; ``True``: a tqdm bar; a callable: called as
-        ``progress(done, total)`` after each task finishes or fails, where
-        ``total`` counts distinct tasks and ``done`` includes those resumed
-        from the store.
+        ``None``: a tqdm bar if stderr is a terminal; otherwise, once the run
+        has lasted :data:`HEARTBEAT_SECONDS` (30), a line on stderr every 30 s
+        (``sweep: 12/40 done, 0.35/s, ETA 1m20s``) and a final one after.
+        ``True``: the same, with the final line always printed off a terminal.
+        ``False``: nothing.  A callable: called as ``progress(done, total)``
+        after each task finishes or fails, where ``total`` counts distinct
+        tasks and ``done`` includes those resumed from the store.  A closed or
+        broken stderr never stops the sweep.
 
     Returns
     -------
@@ -189,6 +267,10 @@ def run_sweep(fn, tasks, *, store=None, executor=None, jobs=1, progress=None):
 
     Raises
     ------
+    StoreError
+        Before any task runs, if ``store`` cannot be used (see
+        :class:`ResultsStore`), or is open read-only and lacks some tasks;
+        during the sweep, if SQLite cannot write a result.
     SweepError
         After all tasks ran, if any raised: it lists the failed tasks and their
         exceptions; nothing was stored for them and every other result was
@@ -203,8 +285,10 @@ def run_sweep(fn, tasks, *, store=None, executor=None, jobs=1, progress=None):
     ``fn`` where it ran.  With ``jobs > 1`` workers are started with
     ``spawn``, so a script calling ``run_sweep`` needs the usual
     ``if __name__ == "__main__":`` guard.  On Ctrl-C the tasks not yet started
-    are cancelled; a task raising ``KeyboardInterrupt`` or ``SystemExit``
-    stops the sweep the same way instead of counting as a failure.
+    are cancelled (and pool workers terminated); a task raising
+    ``KeyboardInterrupt`` or ``SystemExit`` stops the sweep the same way
+    instead of counting as a failure.  Pool workers exit when this process
+    dies, even by ``kill -9`` (:func:`~capacity.sweeps.executors.process_pool`).
 
     Examples
     --------
@@ -235,6 +319,9 @@ def _run(fn, tasks, store, executor, jobs, progress):
             if result is not None:
                 results[key] = result
     pending = [key for key in unique if key not in results]
+    if pending and store is not None and store.readonly:
+        raise StoreError(f"`store` {store.path!r} was opened read-only, but {len(pending)} of the {len(unique)} "
+                         "tasks are not stored in it; open it for writing to compute them")
     failures = {}
     reporter = _Progress(progress, len(results), len(unique))
 
@@ -257,11 +344,11 @@ def _run(fn, tasks, store, executor, jobs, progress):
                 finish(key, lambda: _timed_call(fn, unique[key]))
         elif executor is None:
             with _single_threaded_blas():
-                pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+                pool = process_pool(jobs)
                 try:
-                    _run_on(pool, fn, unique, pending, finish)
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
+                    _run_on(pool, fn, unique, pending, finish, submitting=sigint_blocked)
+                except BaseException:  # Ctrl-C or a store error: no worker left running
+                    stop_process_pool(pool)
                     raise
                 pool.shutdown(wait=True)
         else:
@@ -276,14 +363,15 @@ def _run(fn, tasks, store, executor, jobs, progress):
     return out
 
 
-def _run_on(executor, fn, unique, pending, finish):
+def _run_on(executor, fn, unique, pending, finish, submitting=contextlib.nullcontext):
     futures = {}
     try:
-        for key in pending:
-            try:
-                futures[executor.submit(_timed_call, fn, unique[key], uuid.uuid4().hex)] = key
-            except Exception as exc:  # e.g. an unpicklable task for this executor
-                finish(key, lambda exc=exc: _raise(exc))
+        with submitting():  # a pool starts its workers as tasks are submitted
+            for key in pending:
+                try:
+                    futures[executor.submit(_timed_call, fn, unique[key], uuid.uuid4().hex)] = key
+                except Exception as exc:  # e.g. an unpicklable task for this executor
+                    finish(key, lambda exc=exc: _raise(exc))
         for future in concurrent.futures.as_completed(list(futures)):
             finish(futures.pop(future), future.result)
     except BaseException:  # Ctrl-C or a store error: stop what has not started
