@@ -46,7 +46,8 @@ def test_hebbian_defaults_are_decoupled_gaussian():
 
 @pytest.mark.parametrize("model, m, what", [
     ("two-layer-frozen", 6, "N = dm"),
-    ("two-layer-frozen", 12, "N = dm"),
+    ("two-layer-frozen", 12, "N = d^2"),  # m >= d: the one-layer memory
+    ("two-layer-frozen", 40, "N = d^2"),
     ("two-layer", 6, "conjecture N = 2dm - m^2"),
     ("two-layer", 12, "N = d^2"),
 ])

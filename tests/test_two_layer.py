@@ -38,7 +38,26 @@ def test_parameter_counts():
     assert n_params_two_layer(12, 3) == 36.0
     assert n_params_two_layer(12, 3, trained=True) == 2 * 12 * 3 - 9
     assert n_params_two_layer(12, 12, trained=True) == n_params_two_layer(12, 40, trained=True) == 144.0
-    assert n_params_two_layer(12, 40) == 480.0  # a wide frozen layer: d m trainable weights
+    # a wide frozen layer (m >= d): W1 has rank d, W2 W1 is any d x d matrix -> the one-layer d^2, not d m
+    assert n_params_two_layer(12, 40) == n_params_two_layer(12, 12) == 144.0
+
+
+@pytest.mark.parametrize("d", [8, 12, 16, 24.5])
+@pytest.mark.parametrize("factor", [1.0, 1.5, 100.0 / 16])
+@pytest.mark.parametrize("trained", [False, True])
+def test_wide_two_layer_is_the_one_layer_memory(d, factor, trained):
+    # m >= d: the parameter count is d^2 whatever m, so p_c is exactly the one-layer p_c(d) (tested on its own)
+    r = p_c_two_layer(d, factor * d, trained=trained)
+    assert r.p_c == p_c(d) and r.n_params == d * d and not r.conjecture
+    assert "one-layer" in r.note and "m >= d" in r.note
+
+
+def test_narrow_frozen_layer_keeps_n_equal_d_m():
+    # m < d: unchanged, N = d m, p_c strictly below the one-layer value; no note
+    for d, m in ((16, 8), (16, 15), (24, 6), (12, 3)):
+        r = p_c_two_layer(d, m)
+        assert r.n_params == d * m and r.note == "" and r.p_c < p_c(d)
+    assert round(p_c_two_layer(16, 8).p_c, 2) == 36.66  # the value before and after the m >= d fix
 
 
 def test_trained_at_full_width_is_the_one_layer_capacity():

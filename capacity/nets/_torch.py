@@ -27,7 +27,9 @@ def resolve_device(device="cpu"):
     ``"cuda"`` without a visible GPU raises ValueError (never a silent CPU fallback);
     ``"auto"`` picks cuda when available, else cpu.
     """
-    if not isinstance(device, str) or device not in DEVICES:
+    if not isinstance(device, str):
+        raise TypeError(f"`device` must be a string ({', '.join(DEVICES)}); got {type(device).__name__}")
+    if device not in DEVICES:
         raise ValueError(f"`device` must be one of {', '.join(DEVICES)}; got {device!r}")
     torch = require_torch()
     if device == "auto":

@@ -61,6 +61,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._resources import check_memory, solve_memory
+from .._validation import check_choice, check_instance, check_int, check_real, show
 from ..results import Result
 
 __all__ = [
@@ -69,6 +71,8 @@ __all__ = [
 ]
 
 _TAU_TOL = 1e-10
+#: The working-set engines of :func:`solve_feasibility`.
+METHODS = ("ldp", "gram", "highs")
 
 
 @dataclass(frozen=True)
@@ -436,8 +440,35 @@ def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
                    message=f"no verdict after {rounds} cutting-plane rounds")
 
 
+def _feasibility_iv(inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs,
+                    max_memory):
+    inst = check_instance("inst", inst)
+    method = check_choice("method", method, METHODS)
+    cert_tol = check_real("cert_tol", cert_tol, low=0.0, low_open=True)
+    max_rounds = check_int("max_rounds", max_rounds, low=1)
+    add_per_input = check_int("add_per_input", add_per_input, low=1)
+    initial_per_input = check_int("initial_per_input", initial_per_input, low=1)
+    if initial_pairs is not None:
+        if method != "gram":
+            raise ValueError(f"`initial_pairs` needs method='gram'; got method={method!r}")
+        initial_pairs = np.asarray(initial_pairs)
+        if initial_pairs.ndim != 2 or initial_pairs.shape[1] != 2 or initial_pairs.dtype.kind not in "iu":
+            raise ValueError(f"`initial_pairs` must be an integer array of shape (n, 2); got shape "
+                             f"{initial_pairs.shape} and dtype {initial_pairs.dtype}")
+        bad = ~(initial_pairs >= 0).all(axis=1)
+        if bad.any():
+            raise ValueError(f"`initial_pairs` must hold (mu, k) pairs >= 0; got {show(initial_pairs[bad][0].tolist())} "
+                             f"in row {int(np.argmax(bad))}")
+    need = solve_memory(inst.d, inst.p, inst.K, model=getattr(inst, "model", "decoupled"), method=method,
+                        n_in=inst.x.shape[1], n_out=inst.y.shape[1], initial_per_input=initial_per_input,
+                        add_per_input=add_per_input)
+    check_memory(f"solve_feasibility at d = {inst.d}, p = {inst.p}, K = {inst.K} (method {method!r})", need,
+                 max_memory)
+    return method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs
+
+
 def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_per_input=4, initial_per_input=4,
-                      initial_pairs=None):
+                      initial_pairs=None, max_memory=None):
     """Certified feasibility verdict for one instance (see module docstring).
 
     Parameters
@@ -455,30 +486,32 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     method : {"ldp", "gram", "highs"}
         Working-set engine (see module docstring).
     initial_pairs : array of int, shape (n, 2), optional
-        Gram engine only: (mu, k) pairs added to the first working set, e.g. the
-        ``working_set`` of a solve of the same nested instance at another p (pairs that do
-        not exist in ``inst`` are dropped).  Speeds the solve up; never changes what
-        certifies the verdict.
+        Gram engine only: (mu, k) pairs >= 0 added to the first working set, e.g. the
+        ``working_set`` of a solve of the same nested instance at another p (pairs beyond
+        ``inst``'s p or K are dropped; negative ones are refused).  Speeds the solve up;
+        never changes what certifies the verdict.
+    max_memory : int, optional
+        Bytes the solve may use (default :func:`capacity._resources.default_memory_limit`);
+        an instance whose estimated peak exceeds it is refused before any work.
 
     Returns
     -------
     FeasibilityResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a wrong kind or value of any argument (the message names it), before any work.
+    capacity.exceptions.ResourceLimitError
+        If the estimated memory exceeds ``max_memory``.
     """
     t0 = time.perf_counter()
-    if initial_pairs is not None:
-        if method != "gram":
-            raise ValueError(f"`initial_pairs` needs method='gram'; got method={method!r}")
-        initial_pairs = np.asarray(initial_pairs)
-        if initial_pairs.ndim != 2 or initial_pairs.shape[1] != 2 or initial_pairs.dtype.kind not in "iu":
-            raise ValueError(f"`initial_pairs` must be an integer array of shape (n, 2); got shape "
-                             f"{initial_pairs.shape} and dtype {initial_pairs.dtype}")
-        initial_pairs = initial_pairs[(initial_pairs >= 0).all(axis=1)]
+    method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs = _feasibility_iv(
+        inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, max_memory)
     if method == "ldp":
         return _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
     if method == "gram":
         return _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs)
-    if method != "highs":
-        raise ValueError(f"`method` must be 'ldp', 'gram' or 'highs'; got {method!r}")
     d, shape = inst.d, (inst.y.shape[1], inst.x.shape[1])
     n = shape[0] * shape[1]
     # initial working set: competitors ranked by the Hebbian memory W_H = Y^T X

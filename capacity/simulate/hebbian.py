@@ -3,6 +3,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._resources import check_memory, solve_memory
+from .._validation import check_instance
 from ..results import Result
 
 __all__ = ["HebbianResult", "hebbian_recall"]
@@ -34,8 +36,15 @@ class HebbianResult(Result):
         }
 
 
-def hebbian_recall(inst):
-    """Recall of the Hebbian memory on an instance: margins re-scored over all p K constraints."""
+def hebbian_recall(inst, *, max_memory=None):
+    """Recall of the Hebbian memory on an instance: margins re-scored over all p K constraints.
+
+    ``inst`` comes from :func:`~capacity.simulate.make_instance`; ``max_memory`` (bytes, default
+    :func:`capacity._resources.default_memory_limit`) bounds the estimated peak, refused up front.
+    """
+    inst = check_instance("inst", inst)
+    need = solve_memory(inst.d, inst.p, inst.K, model=getattr(inst, "model", "decoupled"), experiment="hebbian")
+    check_memory(f"hebbian_recall at d = {inst.d}, p = {inst.p}, K = {inst.K}", need, max_memory)
     W = inst.y.T @ inst.x
     scale = inst.d / np.linalg.norm(W)
     m = inst.margins(W) * scale

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_choice, check_int, show
 
-__all__ = ["Instance", "make_instance", "MODELS", "EMBEDDINGS", "BLOCK"]
+__all__ = ["Instance", "make_instance", "MODELS", "EMBEDDINGS", "BLOCK", "P_MAX"]
 
 MODELS = ("coupled", "decoupled")
 EMBEDDINGS = ("gaussian", "sphere")
 BLOCK = 64
+#: Largest p of an instance.
+P_MAX = 10**6
 
 
 def _draw(rng, shape, embedding):
@@ -123,17 +125,15 @@ def make_instance(model, d, p, *, K=None, embedding="gaussian", seed=0, trial=0)
     >>> inst.x.shape, inst.K
     ((20, 8), 19)
     """
-    if model not in MODELS:
-        raise ValueError(f"`model` must be one of {', '.join(MODELS)}; got {model!r}")
-    if embedding not in EMBEDDINGS:
-        raise ValueError(f"`embedding` must be one of {', '.join(EMBEDDINGS)}; got {embedding!r}")
+    model = check_choice("model", model, MODELS)
+    embedding = check_choice("embedding", embedding, EMBEDDINGS)
     d = check_int("d", d, low=1, high=4096)
-    p = check_int("p", p, low=2, high=10**6)
+    p = check_int("p", p, low=2, high=P_MAX)
     seed = check_int("seed", seed, low=0)
     trial = check_int("trial", trial, low=0)
     if model == "coupled":
         if K is not None and check_int("K", K, low=1) != p - 1:
-            raise ValueError(f"`K` must be p - 1 = {p - 1} for the coupled model; got {K!r}")
+            raise ValueError(f"`K` must be p - 1 = {p - 1} for the coupled model; got {show(K)}")
         K = p - 1
     else:
         K = p - 1 if K is None else check_int("K", K, low=1, high=10**7)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._resources import check_memory, solve_memory
+from .._validation import check_instance, check_int, check_real
 from ..results import Result
 from .feasibility import ldp_cutting_planes, solve_feasibility
 
@@ -73,15 +75,42 @@ def _empty(verdict, rounds, n_rows, t0, message, d, p, K):
                            np.full(d, nan), n_rows, rounds, time.perf_counter() - t0, message)
 
 
-def solve_max_margin(inst, *, max_rounds=80, add_per_input=2, initial_per_input=4, active_tol=1e-6):
-    """Frobenius max-margin memory of one instance, with cutting planes (see module docstring)."""
+def solve_max_margin(inst, *, max_rounds=80, add_per_input=2, initial_per_input=4, active_tol=1e-6,
+                     max_memory=None):
+    """Frobenius max-margin memory of one instance, with cutting planes (see module docstring).
+
+    Parameters
+    ----------
+    inst : Instance
+        From :func:`~capacity.simulate.make_instance` (or ``make_nested_instance``).
+    max_rounds, add_per_input, initial_per_input : int, optional
+        Cutting-plane rounds, rows added per input and round, rows per input at the start (>= 1).
+    active_tol : float, optional
+        Relative tolerance (>= 0) for counting a competitor as active.
+    max_memory : int, optional
+        Bytes the solve may use (default :func:`capacity._resources.default_memory_limit`); a
+        larger estimate is refused up front (:class:`~capacity.exceptions.ResourceLimitError`).
+
+    Returns
+    -------
+    MaxMarginResult
+    """
     t0 = time.perf_counter()
+    inst = check_instance("inst", inst)
+    max_rounds = check_int("max_rounds", max_rounds, low=1)
+    add_per_input = check_int("add_per_input", add_per_input, low=1)
+    initial_per_input = check_int("initial_per_input", initial_per_input, low=1)
+    active_tol = check_real("active_tol", active_tol, low=0.0)
+    need = solve_memory(inst.d, inst.p, inst.K, model=getattr(inst, "model", "decoupled"), experiment="margin",
+                        n_in=inst.x.shape[1], n_out=inst.y.shape[1], initial_per_input=initial_per_input,
+                        add_per_input=add_per_input)
+    check_memory(f"solve_max_margin at d = {inst.d}, p = {inst.p}, K = {inst.K}", need, max_memory)
     d = inst.d
     status, W, rows, u, rounds = ldp_cutting_planes(inst, target="unit", max_rounds=max_rounds,
                                                     add_per_input=add_per_input,
                                                     initial_per_input=initial_per_input)
     if status == "inconsistent":
-        feas = solve_feasibility(inst)
+        feas = solve_feasibility(inst, max_memory=max_memory)
         verdict = "infeasible" if feas.verdict == "infeasible" else "undecided"
         return _empty(verdict, rounds, len(rows), t0, f"no W separates the working set; {feas.message}",
                       d, inst.p, inst.K)

@@ -25,7 +25,7 @@ they are independent of the fixed-p instances of :func:`make_instance` (other se
 """
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_choice, check_int
 from .instances import BLOCK, EMBEDDINGS, MODELS, Instance, _draw
 
 __all__ = ["NestedInstance", "make_nested_instance", "P_MAX_NESTED"]
@@ -88,10 +88,8 @@ def make_nested_instance(model, d, p, *, embedding="gaussian", seed=0, trial=0):
     >>> bool((a.x == b.x[:20]).all() and (a.competitor_block(0) == b.competitor_block(0)[:20, :19]).all())
     True
     """
-    if model not in MODELS:
-        raise ValueError(f"`model` must be one of {', '.join(MODELS)}; got {model!r}")
-    if embedding not in EMBEDDINGS:
-        raise ValueError(f"`embedding` must be one of {', '.join(EMBEDDINGS)}; got {embedding!r}")
+    model = check_choice("model", model, MODELS)
+    embedding = check_choice("embedding", embedding, EMBEDDINGS)
     d = check_int("d", d, low=1, high=4096)
     p = check_int("p", p, low=2, high=P_MAX_NESTED)
     seed = check_int("seed", seed, low=0)

@@ -6,18 +6,22 @@ to a results store as it finishes) and estimates P(feasible) per p and p50
 (:mod:`capacity.simulate.estimate`).  :func:`summarize_margins` summarises the
 max-margin trials of such a sweep (``experiment="margin"``) per p.
 """
+import functools
 import math
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int
+from .._resources import check_max_memory, check_memory, solve_memory, sweep_memory
+from .._validation import check_choice, check_int, check_real, show
 from ..results import Result, plain
 from .estimate import VERDICTS, fit_p50, summarize_points
-from .trial import make_task, run_trial
+from .feasibility import METHODS
+from .instances import EMBEDDINGS, MODELS, P_MAX
+from .trial import EXPERIMENTS, make_task, run_trial
 
 __all__ = ["CapacitySweepResult", "MarginPoint", "MarginSummary", "simulate_capacity", "summarize_margins"]
 
@@ -73,9 +77,46 @@ class CapacitySweepResult(Result):
         return out
 
 
+def _simulate_iv(model, d, ps, trials, seed, experiment, K, embedding, method, jobs, n_boot, undecided_threshold, m,
+                 max_memory, executor, scheduler):
+    """Check every argument of :func:`simulate_capacity` and the memory of the whole sweep before any task runs."""
+    experiment = check_choice("experiment", experiment, EXPERIMENTS)
+    model = check_choice("model", model, MODELS)
+    embedding = check_choice("embedding", embedding, EMBEDDINGS)
+    method = check_choice("method", method, METHODS)
+    d = check_int("d", d, low=1, high=4096)
+    trials = check_int("trials", trials, low=1)
+    seed = check_int("seed", seed, low=0)
+    jobs = check_int("jobs", jobs, low=1)
+    n_boot = check_int("n_boot", n_boot, low=0)
+    undecided_threshold = check_real("undecided_threshold", undecided_threshold, low=0.0, high=1.0, high_open=True)
+    if isinstance(ps, (str, bytes, Mapping)) or not isinstance(ps, Iterable):
+        raise TypeError(f"`ps` must be a sequence of integers (the values of p); got {show(ps)} of type "
+                        f"{type(ps).__name__}")
+    ps = [check_int("p", p, low=2, high=P_MAX) for p in ps]
+    if not ps:
+        raise ValueError("`ps` must contain at least one value of p; got none")
+    if scheduler is not None and executor is not None:
+        raise ValueError(f"pass either `executor` or `scheduler`, not both; got scheduler={scheduler!r} "
+                         "and an executor")
+    check_max_memory(max_memory)
+    p_big = max(ps)
+    # every task is checked (the largest p first, then each p's task) before any is dispatched
+    make_task(experiment, model, d, p_big, trial=0, seed=seed, K=K, embedding=embedding, method=method,
+              **({} if m is None else {"m": m}))
+    per_trial = solve_memory(d, p_big, K, model=model, method=method, experiment=experiment, m=m)
+    check_memory(f"one trial at d = {d}, `p` = {p_big} ({experiment}, {model}"
+                 + (f", method {method!r})" if experiment == "feasibility" else ")"), per_trial, max_memory)
+    n_tasks = len(ps) * trials
+    need = sweep_memory(per_trial, n_tasks, jobs)
+    check_memory(f"a sweep of {n_tasks} tasks (`trials` = {trials} at {len(ps)} value(s) of `p`, {jobs} at once)",
+                 need, max_memory)
+    return d, ps, trials, seed, jobs, n_boot, undecided_threshold
+
+
 def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility", K=None, embedding="gaussian",
                       method="ldp", store=None, executor=None, jobs=1, progress=None, n_boot=1000,
-                      undecided_threshold=0.05, m=None, scheduler=None):
+                      undecided_threshold=0.05, m=None, scheduler=None, max_memory=None):
     """Run ``trials`` instances at each p in ``ps``, persist each verdict, estimate P(feasible) and p50.
 
     Every finished trial is committed to ``store`` (a path or ResultsStore) at once;
@@ -87,6 +128,13 @@ def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility",
     a running scheduler (:func:`capacity.sweeps.dask_executor`); the store stays in
     this process.  It excludes ``jobs > 1`` and ``executor`` (ValueError).
 
+    Every argument and every task is validated, and the memory of the sweep estimated
+    (``jobs`` solves at the largest p at once, plus the task list and results), before any
+    task runs: a wrong kind is a TypeError, a wrong value a ValueError naming the argument,
+    and an estimate above ``max_memory`` (bytes; default
+    :func:`capacity._resources.default_memory_limit`) a
+    :class:`~capacity.exceptions.ResourceLimitError`.
+
     Returns
     -------
     CapacitySweepResult
@@ -97,15 +145,15 @@ def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility",
     from ..sweeps.executors import executor_for  # the generic engine, imported only when a sweep runs
     from ..sweeps.runner import run_sweep
 
-    if scheduler is not None and executor is not None:
-        raise ValueError(f"pass either `executor` or `scheduler`, not both; got scheduler={scheduler!r} "
-                         "and an executor")
-    ps = [int(p) for p in ps]
+    d, ps, trials, seed, jobs, n_boot, undecided_threshold = _simulate_iv(
+        model, d, ps, trials, seed, experiment, K, embedding, method, jobs, n_boot, undecided_threshold, m,
+        max_memory, executor, scheduler)
     extra = {} if m is None else {"m": m}
     tasks = [make_task(experiment, model, d, p, trial=t, seed=seed, K=K, embedding=embedding, method=method, **extra)
              for p in ps for t in range(trials)]
+    fn = run_trial if max_memory is None else functools.partial(run_trial, max_memory=max_memory)
     with executor_for(scheduler, jobs=jobs) as dask:
-        results = run_sweep(run_trial, tasks, store=store, executor=executor if dask is None else dask, jobs=jobs,
+        results = run_sweep(fn, tasks, store=store, executor=executor if dask is None else dask, jobs=jobs,
                             progress=progress)
     records = [{"p": task["p"], "verdict": res["verdict"], "d": d, "model": model} for task, res in zip(tasks, results)]
     lower = None

@@ -13,13 +13,16 @@ and the instance is reported undecided (with the bracket it reached), never fold
 resumable, any executor) and reports the median threshold p50 with an exact
 distribution-free confidence interval from order statistics (:func:`median_ci`).
 """
+import functools
 import math
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int, check_real
+from .._resources import check_max_memory, check_memory, solve_memory, sweep_memory
+from .._validation import check_bool, check_choice, check_int, check_real, show
 from ..results import Result
 from .feasibility import solve_feasibility
 from .instances import EMBEDDINGS, MODELS
@@ -112,7 +115,15 @@ def median_ci(values, level=0.95):
     """
     from scipy.stats import binom
 
-    x = np.sort(np.asarray(values, dtype=float))
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
+        raise TypeError(f"`values` must be a sequence of real numbers; got {show(values)} of type "
+                        f"{type(values).__name__}")
+    try:
+        x = np.sort(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"`values` must be a sequence of real numbers; got {show(values)}") from None
+    if x.ndim != 1:
+        raise ValueError(f"`values` must be one-dimensional; got shape {x.shape}")
     n = x.size
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     best = None
@@ -126,12 +137,9 @@ def median_ci(values, level=0.95):
 
 
 def _search_iv(model, d, seed, trial, embedding, p_start, method, max_solves, p_max):
-    if model not in MODELS:
-        raise ValueError(f"`model` must be one of {', '.join(MODELS)}; got {model!r}")
-    if embedding not in EMBEDDINGS:
-        raise ValueError(f"`embedding` must be one of {', '.join(EMBEDDINGS)}; got {embedding!r}")
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(METHODS)}; got {method!r}")
+    check_choice("model", model, MODELS)
+    check_choice("embedding", embedding, EMBEDDINGS)
+    check_choice("method", method, METHODS)
     d = check_int("d", d, low=1, high=4096)
     seed = check_int("seed", seed, low=0)
     trial = check_int("trial", trial, low=0)
@@ -141,8 +149,15 @@ def _search_iv(model, d, seed, trial, embedding, p_start, method, max_solves, p_
     return d, seed, trial, p_start, max_solves, p_max
 
 
+def _search_memory(model, d, method, p_start, p_max):
+    """Estimated peak bytes of one threshold search: a solve at the largest p it is likely to reach,
+    max(p_start, d^2) (the threshold lies below d^2 and the gallop overshoots it by < 2x), at most p_max."""
+    p = int(min(p_max, max(2, p_start or 2, d * d)))
+    return solve_memory(d, p, p - 1, model=model, method=method), p
+
+
 def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=None, method="gram",
-                   warm_start=True, max_solves=60, p_max=P_MAX_NESTED):
+                   warm_start=True, max_solves=60, p_max=P_MAX_NESTED, max_memory=None):
     """The threshold p* of nested instance ``trial``: gallop from ``p_start``, then bisect.
 
     Parameters
@@ -163,6 +178,9 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
         Budget of certified solves (status 2 when exhausted).
     p_max : int
         Largest p tried.
+    max_memory : int, optional
+        Bytes each solve may use (default :func:`capacity._resources.default_memory_limit`);
+        a solve whose estimate exceeds it is refused (:class:`~capacity.exceptions.ResourceLimitError`).
 
     Returns
     -------
@@ -176,6 +194,8 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
     """
     d, seed, trial, p, max_solves, p_max = _search_iv(model, d, seed, trial, embedding, p_start, method,
                                                       max_solves, p_max)
+    warm_start = check_bool("warm_start", warm_start)
+    check_max_memory(max_memory)
     t0 = time.perf_counter()
     lower, upper = 1, None
     solves, pairs = [], None
@@ -187,7 +207,7 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
             break
         inst = make_nested_instance(model, d, p, embedding=embedding, seed=seed, trial=trial)
         extra = {"initial_pairs": pairs} if (warm_start and method == "gram" and pairs is not None) else {}
-        res = solve_feasibility(inst, method=method, **extra)
+        res = solve_feasibility(inst, method=method, max_memory=max_memory, **extra)
         if method == "gram":
             pairs = res.working_set
         solves.append({"p": p, "verdict": res.verdict, "seconds": res.seconds, "rounds": res.rounds,
@@ -227,20 +247,34 @@ def make_threshold_task(model, d, *, trial, seed, embedding="gaussian", method="
             "p_start": None if p_start is None else int(round(p_start))}
 
 
-def run_threshold_task(task):
+def run_threshold_task(task, *, max_memory=None):
     """One threshold search as a function of its JSON task (for :func:`capacity.sweeps.run_sweep`)."""
+    if not isinstance(task, Mapping):
+        raise TypeError(f"`task` must be a dict made by make_threshold_task; got {show(task)}")
+    keys = ("model", "d", "seed", "trial", "embedding", "p_start", "method")
+    missing = [k for k in keys if k not in task]
+    if missing:
+        raise ValueError(f"`task` is missing the keys {', '.join(map(repr, missing))} (make it with "
+                         f"make_threshold_task)")
     return find_threshold(task["model"], task["d"], seed=task["seed"], trial=task["trial"],
-                          embedding=task["embedding"], p_start=task["p_start"], method=task["method"]).to_dict()
+                          embedding=task["embedding"], p_start=task["p_start"], method=task["method"],
+                          max_memory=max_memory).to_dict()
 
 
 def estimate_thresholds(model, d, *, instances, seed=0, embedding="gaussian", method="gram", p_start=None,
-                        store=None, executor=None, jobs=1, scheduler=None, progress=None, level=0.95):
+                        store=None, executor=None, jobs=1, scheduler=None, progress=None, level=0.95,
+                        max_memory=None):
     """Thresholds of ``instances`` nested instances, each committed to ``store`` as it finishes.
 
     Rerunning the same call resumes: instances already in the store are read back, not
     searched again.  Results do not depend on ``jobs``, ``executor`` or ``scheduler``
     (``"local:N"`` or a Dask scheduler address, :func:`capacity.sweeps.dask_executor`; the
     store stays in this process).
+
+    Every argument is validated and the memory estimated (``jobs`` searches at once, each
+    up to a solve at p = max(p_start, d^2)) before any search starts; an estimate above
+    ``max_memory`` (bytes; default :func:`capacity._resources.default_memory_limit`) is a
+    :class:`~capacity.exceptions.ResourceLimitError`.
 
     Returns
     -------
@@ -256,15 +290,23 @@ def estimate_thresholds(model, d, *, instances, seed=0, embedding="gaussian", me
     from ..sweeps.runner import run_sweep
 
     instances = check_int("instances", instances, low=1, high=10**6)
-    _search_iv(model, d, seed, 0, embedding, p_start, method, 1, P_MAX_NESTED)
+    d, _, _, p0, _, _ = _search_iv(model, d, seed, 0, embedding, p_start, method, 1, P_MAX_NESTED)
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    jobs = check_int("jobs", jobs, low=1)
     if scheduler is not None and executor is not None:
         raise ValueError(f"pass either `executor` or `scheduler`, not both; got scheduler={scheduler!r} "
                          "and an executor")
+    check_max_memory(max_memory)
+    per_search, p_reach = _search_memory(model, d, method, p0 if p_start is not None else None, P_MAX_NESTED)
+    check_memory(f"one threshold search at d = {d} (a solve at p = {p_reach}, method {method!r})", per_search,
+                 max_memory)
+    check_memory(f"{instances} threshold searches (`instances`), {jobs} at once",
+                 sweep_memory(per_search, instances, jobs), max_memory)
     tasks = [make_threshold_task(model, d, trial=t, seed=seed, embedding=embedding, method=method, p_start=p_start)
              for t in range(instances)]
+    fn = run_threshold_task if max_memory is None else functools.partial(run_threshold_task, max_memory=max_memory)
     with executor_for(scheduler, jobs=jobs) as dask:
-        results = run_sweep(run_threshold_task, tasks, store=store, executor=executor if dask is None else dask,
+        results = run_sweep(fn, tasks, store=store, executor=executor if dask is None else dask,
                             jobs=jobs, progress=progress)
     thresholds = [r["threshold"] for r in results]
     decided = [t for t in thresholds if t is not None]

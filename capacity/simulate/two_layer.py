@@ -62,12 +62,14 @@ smooth J (unique block minimisers) does not.  More effort did not help either: w
 moved by at most one instance in 16-20 (d = 12, m = 3, p = 28; d = 16, m = 4, p = 44).
 """
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from .._validation import check_int, check_real
+from .._resources import check_memory, solve_memory
+from .._validation import check_bool, check_instance, check_int, check_real, show
 from ..results import Result, plain
 from .estimate import binomial_ci, fit_p50
 from .feasibility import ldp_cutting_planes, solve_feasibility, verify_certificate
@@ -111,6 +113,7 @@ def first_layer(inst, m, *, restart=0):
     >>> W1.shape, bool((W1 == first_layer(inst, 3)).all())
     ((3, 8), True)
     """
+    inst = check_instance("inst", inst)
     m = check_int("m", m, low=1, high=M_MAX)
     restart = check_int("restart", restart, low=0)
     seq = np.random.SeedSequence(inst.seed, spawn_key=(inst.d, inst.p, inst.trial, FIRST_LAYER_CHILD, m, restart))
@@ -159,7 +162,7 @@ class ProjectedInstance:
     """
 
     def __init__(self, base, *, w_in=None, w_out=None):
-        self.base = base
+        self.base = check_instance("base", base)
         self.model, self.d, self.p, self.K = base.model, base.d, base.p, base.K
         self.embedding, self.seed, self.trial = base.embedding, base.seed, base.trial
         self.w_in = None if w_in is None else _check_matrix("w_in", w_in, (None, base.d))
@@ -353,28 +356,32 @@ def _alternate(inst, delta, W2, W1, C_schedule, max_alternations, stall_rtol):
 # --------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------
-def _solve_two_layer_iv(inst, m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol):
+def _solve_two_layer_iv(inst, m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol,
+                        max_memory):
+    inst = check_instance("inst", inst)
     m = check_int("m", m, low=1, high=M_MAX)
-    if not isinstance(trained, bool):
-        raise TypeError(f"`trained` must be a bool; got {trained!r} of type {type(trained).__name__}")
+    trained = check_bool("trained", trained)
     n_restarts = check_int("n_restarts", n_restarts, low=0, high=1000)
     max_alternations = check_int("max_alternations", max_alternations, low=1)
     stall_rtol = check_real("stall_rtol", stall_rtol, low=0.0, high=1.0)
     cert_tol = check_real("cert_tol", cert_tol, low=0.0, low_open=True)
-    try:
-        C_schedule = tuple(check_real("C_schedule[i]", c, low=0.0, low_open=True) for c in C_schedule)
-    except TypeError:
-        raise TypeError(f"`C_schedule` must be a sequence of positive reals; got {C_schedule!r}") from None
+    if isinstance(C_schedule, (str, bytes)) or not isinstance(C_schedule, Iterable):
+        raise TypeError(f"`C_schedule` must be a sequence of positive reals; got {show(C_schedule)} of type "
+                        f"{type(C_schedule).__name__}")
+    C_schedule = tuple(check_real(f"C_schedule[{i}]", c, low=0.0, low_open=True) for i, c in enumerate(C_schedule))
     if not C_schedule:
         raise ValueError("`C_schedule` must contain at least one value; got none")
     if trained and inst.p * inst.K * inst.d > _MAX_CACHE:
         raise ValueError(f"the trained search holds p K d = {inst.p * inst.K * inst.d} differences in memory; "
                          f"`inst` must have p K d <= {_MAX_CACHE}")
-    return m, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol
+    need = solve_memory(inst.d, inst.p, inst.K, model=getattr(inst, "model", "decoupled"),
+                        experiment="two-layer" if trained else "two-layer-frozen", m=m)
+    check_memory(f"solve_two_layer at d = {inst.d}, p = {inst.p}, K = {inst.K}, m = {m}", need, max_memory)
+    return m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol
 
 
 def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT_C, max_alternations=40,
-                    stall_rtol=1e-3, cert_tol=1e-7):
+                    stall_rtol=1e-3, cert_tol=1e-7, max_memory=None):
     r"""Certified verdict for the two-layer memory W2 W1 (width m) on one instance, kappa = 0.
 
     Parameters
@@ -401,6 +408,9 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
     cert_tol : float, optional
         Largest verified normalised-margin bound accepted as an infeasibility proof
         (as in :func:`~capacity.simulate.solve_feasibility`).
+    max_memory : int, optional
+        Bytes the solve may use (default :func:`capacity._resources.default_memory_limit`);
+        a larger estimate is refused up front (:class:`~capacity.exceptions.ResourceLimitError`).
 
     Returns
     -------
@@ -408,7 +418,7 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
 
     Notes
     -----
-    docs/simulator.md §5; docs/theory.md §6 (frozen: eq. (T3) with N = d m; trained:
+    docs/simulator.md §5; docs/theory.md §6 (frozen: eq. (T3) with N = d min(m, d); trained:
     the conjecture N_eff = 2 d m - m^2, which this tests).
 
     Examples
@@ -421,12 +431,12 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
     ('infeasible', 'feasible', 'alternating from the one-layer SVD')
     """
     t0 = time.perf_counter()
-    m, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol = _solve_two_layer_iv(
-        inst, m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol)
+    m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol = _solve_two_layer_iv(
+        inst, m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol, max_memory)
     d = inst.d
     W1_frozen = first_layer(inst, m)
     if not trained:
-        r = solve_feasibility(ProjectedInstance(inst, w_in=W1_frozen), cert_tol=cert_tol)
+        r = solve_feasibility(ProjectedInstance(inst, w_in=W1_frozen), cert_tol=cert_tol, max_memory=max_memory)
         return _result(r.verdict, trained=False, m=m, inst=inst, t0=t0, min_margin=r.min_margin,
                        cert_bound=r.cert_bound, found_by="frozen first layer" if r.verdict == "feasible" else "",
                        message=f"frozen W1, LP engine on the coded instance: {r.message}")

@@ -14,6 +14,8 @@ Lambert W function", Adv. Comput. Math. 5 (1996) 329.
 """
 import math
 
+from .._validation import check_real
+
 __all__ = ["inverse_p_log_p"]
 
 
@@ -37,7 +39,7 @@ def inverse_p_log_p(c):
     Parameters
     ----------
     c : float
-        Right-hand side, ``0 < c < inf`` (not validated: a solver, called by the theory).
+        Right-hand side, ``0 < c < inf`` (TypeError / ValueError naming `c` otherwise).
 
     Returns
     -------
@@ -59,4 +61,5 @@ def inverse_p_log_p(c):
     >>> inverse_p_log_p(math.e) == math.e
     True
     """
+    c = check_real("c", c, low=0.0, low_open=True)
     return float(c / _lambert_w0(c))

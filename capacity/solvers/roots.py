@@ -13,6 +13,7 @@ See docs/theory.md §8 ("Root finding").
 """
 import math
 
+from .._validation import check_callable, check_int, check_real
 from ..exceptions import ConvergenceError
 
 __all__ = ["brent", "integer_regula_falsi"]
@@ -25,6 +26,11 @@ def brent(f, a, b, *, xtol=1e-12, rtol=4 * 2.220446049250313e-16, maxiter=200):
     bracket does not bracket and :class:`ConvergenceError` after ``maxiter``
     iterations.
     """
+    check_callable("f", f)
+    a, b = check_real("a", a), check_real("b", b)
+    xtol = check_real("xtol", xtol, low=0.0)
+    rtol = check_real("rtol", rtol, low=0.0)
+    maxiter = check_int("maxiter", maxiter, low=1)
     fa, fb = f(a), f(b)
     if fa == 0.0:
         return a
@@ -103,6 +109,11 @@ def integer_regula_falsi(f, lo, hi, *, maxiter=200):
     >>> integer_regula_falsi(lambda p: p * p - 50, 1, 100)
     (7, 8)
     """
+    check_callable("f", f)
+    lo, hi = check_int("lo", lo), check_int("hi", hi)
+    if not lo < hi:
+        raise ValueError(f"`lo` must be < `hi`; got lo = {lo}, hi = {hi}")
+    maxiter = check_int("maxiter", maxiter, low=1)
     flo, fhi = f(lo), f(hi)
     kept = 0  # +1: lo moved last time, -1: hi moved last time
     stalled = False

@@ -5,7 +5,7 @@
 - :mod:`.fields` — the laws of the optimal memory's fields (exact projection; §3);
 - :mod:`.asymptotics` — large-K expansions and the closed-form inversion (mpmath; §4);
 - :mod:`.hebbian` — the correlation-matrix memory at finite d (§5);
-- :mod:`.two_layer` — two-layer memories (frozen: N = dm; trained: the conjecture N = 2dm - m^2; §6);
+- :mod:`.two_layer` — two-layer memories (frozen: N = d min(m, d); trained: the conjecture N = 2dm - m^2; §6);
 - :mod:`.listwise` — tail-average (listwise) margin: exact projection, Monte Carlo E dist^2, p_c (§7);
 - :mod:`.predict` — the theory value printed beside a simulation, per simulated model.
 

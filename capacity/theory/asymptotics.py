@@ -68,6 +68,8 @@ _DPS = 30
 
 
 def _mpf_arg(name, value, low):
+    if isinstance(value, bool) or value is None:  # strings are allowed: "1e1000" is past a float
+        raise TypeError(f"`{name}` must be a real number; got {value!r} of type {type(value).__name__}")
     try:
         x = mpmath.mpf(value)
     except (TypeError, ValueError):

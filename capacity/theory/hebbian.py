@@ -71,7 +71,7 @@ arXiv:2605.10795.
 import math
 from dataclasses import dataclass
 
-from .._validation import check_int, check_real
+from .._validation import check_choice, check_int, check_real
 from ..exceptions import ConvergenceError
 from ..results import Result
 from ..solvers.plogp import inverse_p_log_p
@@ -110,9 +110,7 @@ K_MAX_HEBBIAN = 1e12
 # validation
 # --------------------------------------------------------------------------------------
 def _choice(name, value, allowed):
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"`{name}` must be one of {', '.join(allowed)}; got {value!r}")
-    return value
+    return check_choice(name, value, allowed)
 
 
 def _iv(d, p, model, embedding, K, method=None):

@@ -53,7 +53,7 @@ def predicted_p_c(model, d, *, m=None, K=None, competitors="decoupled", embeddin
         ``value`` and ``label``: for "hebbian" the p at which P(all p recalled) = 1/2
         (:func:`capacity.theory.hebbian.hebbian_p_c`, conditional picture); for the
         two-layer models :func:`capacity.theory.two_layer.p_c_two_layer` (trained
-        with m < d: the conjecture N = 2dm - m^2); otherwise :func:`capacity.theory.p_c`.
+        with m < d: the conjecture N = 2dm - m^2; m >= d: the one-layer N = d^2); otherwise :func:`capacity.theory.p_c`.
         A ``ValueError`` of the theory (e.g. too small a memory to store two items)
         becomes ``value = NaN`` with ``label = "theory: n/a (<message>)"``.
 
@@ -90,7 +90,7 @@ def predicted_p_c(model, d, *, m=None, K=None, competitors="decoupled", embeddin
 
             trained = model == "two-layer"
             res = p_c_two_layer(d, m, trained=trained)
-            what = "conjecture N = 2dm - m^2" if trained and m < d else f"N = {'d^2' if trained else 'dm'}"
+            what = "conjecture N = 2dm - m^2" if trained and m < d else ("N = d^2" if m >= d else "N = dm")
             return Prediction(res.p_c, f"theory p_c ({what}, decoupled, docs/theory.md T3)")
         from .decoupled import expected_dist2, p_c
 

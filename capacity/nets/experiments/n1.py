@@ -81,7 +81,7 @@ class N1Row(Result):
     ``gd_counts`` / ``lp_counts``: {p: [n_stored or n_feasible, n_trials]} (LP: undecided
     trials counted in ``lp_undecided``).  ``gd_p50`` / ``lp_p50``: :class:`~capacity.simulate.estimate.P50Result` of
     P(all stored) and P(LP feasible).  ``theory`` is p_c(d) (linear), the frozen theory
-    p_c(N = d m) or the trained conjecture p_c(N = 2 d m - m^2); ``lp_kind`` says what the
+    p_c(N = d min(m, d)) or the trained conjecture p_c(N = 2 d m - m^2); ``lp_kind`` says what the
     LP column decides (one-layer LP, or the exact frozen-W1 LP).  ``gd_not_lp``:
     instances GD stored but the LP certified infeasible (must be 0).  ``budget``: the
     budget check at ``budget["p"]`` (GD rerun with ``factor`` x steps on the same
@@ -141,7 +141,7 @@ def _theory(d, arch, m):
     from ...theory.two_layer import p_c_two_layer
 
     if arch == "frozen":
-        return float(p_c_two_layer(d, m).p_c), "p_c(N=dm)"
+        return float(p_c_two_layer(d, m).p_c), "p_c(N=dm)" if m < d else "p_c(N=d^2)"
     return float(p_c_two_layer(d, m, trained=True).p_c), "conj. p_c(N=2dm-m^2)" if m < d else "p_c(d)"
 
 
