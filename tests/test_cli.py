@@ -210,7 +210,7 @@ def test_library_message_names_the_flag(capsys):
     status, out, err = run(capsys, "--d", "8", "--kappa", "-0.5")
     _assert_one_line_error(status, out, err, "--kappa")
     assert err.startswith("capacity query: error: --kappa must be finite and >= 0")
-    assert err.rstrip().endswith("got -0.5")
+    assert err.rstrip().endswith("got -0.5 (see 'capacity query --help')")
     assert "`" not in err
 
 

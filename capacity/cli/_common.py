@@ -1,29 +1,89 @@
 """What every subcommand shares: the parser class, one-line errors and exit codes, parsing of
-command-line numbers and lists, and printing (aligned text, tables, strict JSON).
+command-line numbers, lists, sizes and the store/executor/progress flags, and the end-of-run
+store report.  Printing lives in :mod:`._output` (re-exported here).
 
 Nothing here computes: values come from the library's result objects and are only formatted.
 """
 import argparse
 import contextlib
-import json
+import difflib
 import math
+import os
 import re
+import sys
 
-from ..results import json_ready
+from ..exceptions import ConvergenceError, ResourceLimitError, StoreError
+from ._output import emit, print_csv, print_json, print_table, text_value
+
+__all__ = ["emit", "print_csv", "print_json", "print_table", "text_value"]  # re-exported from ._output; and:
+__all__ += ["PROG", "EXIT_OK", "EXIT_NUMERICAL", "EXIT_USAGE", "EXIT_BROKEN_PIPE", "Parser", "CommandError",
+            "StoreOnce", "StoreListOnce", "add_subcommand", "parse_number", "parse_list", "parse_int", "parse_grid",
+            "parse_size", "library_message", "flag_message", "suggestion", "unrecognized_message",
+            "add_executor_flags", "parse_executor", "sweep_errors", "executor_error", "add_store_flags",
+            "parse_store", "store_rows", "report_store", "add_progress_flag", "add_memory_flag", "parse_max_memory"]
 
 PROG = "capacity"
 
 EXIT_OK = 0
 EXIT_NUMERICAL = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
+
+
+def suggestion(word, candidates):
+    """``"; did you mean X?"`` for the closest of ``candidates`` to ``word`` (difflib), else ``""``."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
 
 
 class Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line: ``<prog>: error: <message> (see <prog> --help)``."""
+    """ArgumentParser whose errors are one line: ``<prog>: error: <message> (see <prog> --help)``;
+    an invalid choice suggests the closest allowed one."""
+
+    _args = ()
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._args = list(sys.argv[1:] if args is None else args)  # for error(): unknown flags first
+        return super().parse_known_args(args, namespace)
 
     def error(self, message):
         message = " ".join(str(message).split())
+        if message.startswith(("the following arguments are required", "one of the arguments")):
+            # a mistyped flag is the likelier cause of a missing one: report it instead
+            known = set(self.option_strings())
+            unknown = [a for a in self._args
+                       if a.startswith("-") and len(a) > 1 and a != "--" and not _is_number(a)
+                       and a.split("=", 1)[0] not in known]
+            if unknown:
+                message = unrecognized_message(self, unknown)
+        m = _INVALID_CHOICE.search(message)
+        if m:
+            message += suggestion(m.group(1), re.findall(r"'([^']*)'", m.group(2)))
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def option_strings(self):
+        """Every flag this parser knows (for typo suggestions)."""
+        return [s for action in self._actions for s in action.option_strings]
+
+
+def unrecognized_message(parser, extras):
+    """``unrecognized arguments: ...`` with a suggestion for the first unknown flag."""
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    flags = [e.split("=", 1)[0] for e in extras if e.startswith("-") and len(e) > 1 and not _is_number(e)]
+    if flags and isinstance(parser, Parser):
+        message += suggestion(flags[0], parser.option_strings())
+    return message
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class CommandError(Exception):
@@ -35,7 +95,16 @@ class CommandError(Exception):
 
 
 class StoreOnce(argparse.Action):
-    """Store the raw string; a flag given twice is an error (lists are comma-separated)."""
+    """Store the raw string; a flag given twice is an error."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} given more than once; give it once")
+        setattr(namespace, self.dest, values)
+
+
+class StoreListOnce(argparse.Action):
+    """Store the raw string of a comma-separated list; a flag given twice is an error."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         if getattr(namespace, self.dest, None) is not None:
@@ -119,15 +188,40 @@ def parse_grid(flag, text):
 
 
 # The library names its arguments in backticks (`kappa`); the CLI reports the matching flag.
-FLAG_NAMES = {"d": "--d", "p": "--p", "K": "--K", "kappa": "--kappa", "model": "--model", "m": "--m", "k": "--k",
-              "r": "--r", "embedding": "--embedding", "seed": "--seed", "trial": "--trials", "method": "--method",
-              "jobs": "--jobs", "scheduler": "--scheduler", "instances": "--instances"}
+FLAG_NAMES = {"d": "--d", "p": "--p", "ps": "--p", "K": "--K", "kappa": "--kappa", "model": "--model", "m": "--m",
+              "k": "--k", "r": "--r", "embedding": "--embedding", "seed": "--seed", "trial": "--trials",
+              "trials": "--trials", "method": "--method", "jobs": "--jobs", "scheduler": "--scheduler",
+              "instances": "--instances", "store": "--store", "max_memory": "--max-memory",
+              "progress": "--progress", "n_boot": "--n-boot", "competitors": "--competitors",
+              "outdir": "--outdir", "device": "--device"}
 
 
-def library_message(exc):
-    """The library's one-line message with `name` turned into the matching flag."""
-    message = re.sub(r"`(\w+)`", lambda m: FLAG_NAMES.get(m.group(1), m.group(0)), str(exc))
+def library_message(exc, names=None):
+    """The library's one-line message with `name` turned into the matching flag (``names``
+    overrides :data:`FLAG_NAMES`)."""
+    table = FLAG_NAMES if names is None else {**FLAG_NAMES, **names}
+    message = re.sub(r"`(\w+)`", lambda m: table.get(m.group(1), m.group(0)), str(exc))
     return " ".join(message.split())
+
+
+def flag_message(exc, flag, names=None):
+    """:func:`library_message`, prefixed with ``flag: `` unless it already names ``flag``."""
+    message = library_message(exc, names)
+    return message if flag in message else f"{flag}: {message}"
+
+
+def parse_size(flag, text):
+    """A memory size such as ``8G``, ``512M`` or ``1000000`` (bytes), via the library's parser."""
+    from .._resources import parse_memory
+
+    try:
+        value = parse_memory(text.strip())
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise CommandError(f"{flag} must be a positive size in bytes or with a K/M/G/T suffix (e.g. 8G); "
+                           f"got {text!r}")
+    return value
 
 
 # --------------------------------------------------------------------------- executors
@@ -169,9 +263,11 @@ def parse_executor(args, *, max_jobs=256):
 def sweep_errors(store, unit="trial"):
     """Turn what a persisted sweep can raise into one-line errors (:class:`CommandError`).
 
-    A Dask cluster that cannot be reached or started (or a missing dask) and the library's
-    ``ValueError``/``TypeError`` exit 2; failed tasks (``SweepError``) exit 1 with a hint that a
-    rerun retries them; any other ``OSError`` names ``--store``.
+    An unusable store (``StoreError``) and a request refused for memory (``ResourceLimitError``)
+    exit 2 naming ``--store`` / ``--max-memory``; so do a Dask cluster that cannot be reached or
+    started (or a missing dask) and the library's ``ValueError``/``TypeError``.  Failed tasks
+    (``SweepError``), a ``ConvergenceError`` and running out of memory exit 1; any other
+    ``OSError`` names ``--store``.
     """
     from ..sweeps import SweepError
 
@@ -182,20 +278,22 @@ def sweep_errors(store, unit="trial"):
         if error is None:
             raise
         raise error from None
+    except StoreError as exc:
+        raise CommandError(flag_message(exc, "--store", {"path": "--store"})) from None
+    except ResourceLimitError as exc:
+        raise CommandError(flag_message(exc, "--max-memory")) from None
     except (ValueError, TypeError) as exc:
         raise CommandError(library_message(exc)) from None
     except SweepError as exc:
         raise CommandError(f"{len(exc.failures)} {unit}(s) failed; rerun to retry them: "
                            f"{library_message(exc)}", EXIT_NUMERICAL) from None
+    except ConvergenceError as exc:
+        raise CommandError(f"numerical failure: {library_message(exc)}", EXIT_NUMERICAL) from None
+    except MemoryError:
+        raise CommandError("ran out of memory; use a smaller request (--max-memory sets the limit that refuses "
+                           "such requests up front)", EXIT_NUMERICAL) from None
     except OSError as exc:
         raise CommandError(f"--store: cannot use {store!r}: {exc}") from None
-
-
-def add_store_flags(sub, unit="trial"):
-    """``--store FILE`` (default results.sqlite, committed per ``unit``) and ``--no-store``."""
-    sub.add_argument("--store", default="results.sqlite", metavar="FILE",
-                     help=f"SQLite results file, committed per {unit} (default results.sqlite)")
-    sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
 
 
 def executor_error(exc):
@@ -208,52 +306,80 @@ def executor_error(exc):
     return None
 
 
-# --------------------------------------------------------------------------- output
+# --------------------------------------------------------------------------- run flags: store, progress, memory
 
 
-def text_value(name, v):
-    """One value as printed in text mode: integers and strings as they are, floats to 10 digits."""
-    if isinstance(v, (bool, int, str)):
-        return str(v)
-    if v is None or not math.isfinite(v):
-        return "n/a"
-    if name == "abserr":
-        return f"{v:.2e}"
-    return f"{v:.10g}"
+def add_store_flags(sub, unit="trial", default="results.sqlite"):
+    """``--store FILE`` (default ``default``, committed per ``unit``) and ``--no-store``
+    (read them with :func:`parse_store`)."""
+    sub.add_argument("--store", action=StoreOnce, metavar="FILE",
+                     help=f"SQLite results file, committed per {unit} (default {default}); a rerun reuses "
+                          f"the {unit}s already in it")
+    sub.add_argument("--no-store", action="store_true", help="keep results in memory only (excludes --store)")
 
 
-def print_block(row, notes, columns, out):
-    """One result as aligned ``name = value   note`` lines."""
-    values = [text_value(c, row[c]) for c in columns]
-    wn = max(len(c) for c in columns)
-    wv = max(len(v) for v in values)
-    for c, v in zip(columns, values):
-        line = f"{c:<{wn}} = {v:<{wv}}"
-        if notes.get(c):
-            line += f"   {notes[c]}"
-        print(line.rstrip(), file=out)
+def parse_store(args, default):
+    """The results file of :func:`add_store_flags` (``default`` when --store is not given), or None
+    for ``--no-store``.  Conflicting or empty values are refused; the file is not opened here."""
+    if args.no_store:
+        if args.store is not None:
+            raise CommandError(f"--store and --no-store exclude each other; got --store {args.store!r} and "
+                               f"--no-store")
+        return None
+    path = default if args.store is None else args.store
+    if not path.strip():
+        raise CommandError(f"--store must be a file path; got {path!r} (use --no-store to keep results in "
+                           f"memory only)")
+    if path == ":memory:":
+        raise CommandError("--store must be a file path; got ':memory:' (use --no-store to keep results in "
+                           "memory only)")
+    if os.path.isdir(path):
+        raise CommandError(f"--store must be a file, not a folder; got {path!r}")
+    return path
 
 
-def print_table(rows, columns, out):
-    """Several results as an aligned table, one row per result, numbers right-aligned."""
-    cells = [[text_value(c, row[c]) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[j]) for r in cells)) for j, c in enumerate(columns)]
-    print("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths)), file=out)
-    for r in cells:
-        print("  ".join(f"{v:>{w}}" for v, w in zip(r, widths)), file=out)
+def store_rows(path):
+    """The number of trials in the results file ``path`` (0 if there is none), read without
+    creating or modifying anything; an unusable file is a :class:`CommandError` naming ``--store``."""
+    if path is None or not os.path.exists(path):
+        return 0
+    from ..sweeps import ResultsStore
+
+    try:
+        with ResultsStore(path, readonly=True) as store:
+            return len(store)
+    except StoreError as exc:
+        raise CommandError(flag_message(exc, "--store", {"path": "--store"})) from None
 
 
-def print_json(payload, out):
-    """Strict JSON (NaN and infinities as null, NumPy scalars as Python numbers), indented."""
-    print(json.dumps(json_ready(payload), indent=2, allow_nan=False), file=out)
+def report_store(prog, path, *, before, total, unit="trial", err=None):
+    """Print on stderr where the results are and how many of this run's ``total`` tasks were
+    reused from the file versus computed now (the rows added since ``before``)."""
+    err = sys.stderr if err is None else err
+    computed = store_rows(path) - before
+    reused = max(total - computed, 0)
+    plural = "" if total == 1 else "s"
+    print(f"{prog}: store {path}: {total} {unit}{plural}, {reused} reused from it, {computed} computed now",
+          file=err)
 
 
-def emit(rows, *, columns, notes, as_json, out):
-    """Rows as JSON (one object, or a list for several), a ``name = value`` block, or a table."""
-    several = len(rows) > 1
-    if as_json:
-        print_json(rows if several else rows[0], out)
-    elif several:
-        print_table(rows, columns, out)
-    else:
-        print_block(rows[0], notes, columns, out)
+def add_progress_flag(sub):
+    """``--progress/--no-progress`` (default: a bar on a terminal, else a heartbeat line on stderr)."""
+    sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress on stderr: a bar on a terminal, else a one-line heartbeat (done/total, rate, "
+                          "ETA) at most every 30 s once a run has lasted 30 s; this is also the default. "
+                          "--no-progress: none")
+
+
+def add_memory_flag(sub):
+    """``--max-memory SIZE`` (read it with :func:`parse_max_memory`)."""
+    sub.add_argument("--max-memory", action=StoreOnce, metavar="SIZE",
+                     help="refuse up front what is estimated to need more memory than SIZE (bytes, or with a "
+                          "K/M/G/T suffix: 8G); default: $CAPACITY_MAX_MEMORY, else 80%% of the physical memory")
+
+
+def parse_max_memory(args):
+    """``{"max_memory": bytes}`` for the library when --max-memory is given, else ``{}`` (its default)."""
+    if args.max_memory is None:
+        return {}
+    return {"max_memory": parse_size("--max-memory", args.max_memory)}

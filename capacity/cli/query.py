@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass
 
 from ..exceptions import ConvergenceError
-from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreOnce, add_subcommand, emit, library_message,
-                      parse_int, parse_list, parse_number)
+from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreListOnce, StoreOnce, add_subcommand, emit,
+                      library_message, parse_int, parse_list, parse_number)
 
 MODELS = ("decoupled", "hebbian", "two-layer-frozen", "two-layer", "listwise")
 
@@ -154,6 +154,17 @@ def _listwise_rows(mode, x, kappa, opts):
              "n_samples": res.n_samples}]
 
 
+_LOW = {"d": (1, None), "p": (2, None), "K": (1, None)}
+
+
+def _check_range(flag, values, text, low, high):
+    for x in values:
+        if x < low or (high is not None and x > high):
+            rng = f"finite and >= {low}" + ("" if high is None else f" and <= {high}")
+            where = f" in {text!r}" if len(values) > 1 else ""
+            raise CommandError(f"{flag} must be {rng}; got {x}{where}")
+
+
 def _model_options(args, mode):
     """Check which flags the chosen --model takes and parse them; the key of its printed columns."""
     model = args.model
@@ -195,6 +206,10 @@ def run(args, out=None):
     mode = next(m for m in _MODES if getattr(args, m) is not None)
     values = parse_list(_MODES[mode]["flag"], getattr(args, mode))
     kappas = parse_list("--kappa", args.kappa) if args.kappa is not None else [0]
+    # the ranges every model shares, checked for the whole list before the first value is computed
+    # (the library checks again, with its upper limits)
+    _check_range(_MODES[mode]["flag"], values, getattr(args, mode), *_LOW[mode])
+    _check_range("--kappa", kappas, args.kappa, 0, 50)
     key, opts = _model_options(args, mode)
 
     from .. import theory  # heavy (Numba); imported only when there is work to do
@@ -216,10 +231,11 @@ def run(args, out=None):
         raise CommandError(f"numerical failure: {library_message(exc)}", EXIT_NUMERICAL) from None
     if key is None:
         spec = _MODES[mode]
-        emit(rows, columns=spec["columns"], notes=spec["notes"], as_json=args.json, out=out)
+        emit(rows, columns=spec["columns"], notes=spec["notes"], as_json=args.json, as_csv=args.csv, out=out)
     else:
         keys = _MODEL_KEYS[key]
-        emit([{k: r[k] for k in keys} for r in rows], columns=keys, notes=_MODEL_NOTES, as_json=args.json, out=out)
+        emit([{k: r[k] for k in keys} for r in rows], columns=keys, notes=_MODEL_NOTES, as_json=args.json,
+             as_csv=args.csv, out=out)
     return EXIT_OK
 
 
@@ -244,7 +260,8 @@ Other memories (--model, with --d; listwise also --K):
   hebbian           correlation matrix W = sum y x^T: the p at which all facts
                     (resp. a typical fact) are recalled with probability 1/2,
                     finite-d theory (--competitors, --embedding);
-  two-layer-frozen  W2 W1 x with W1 random m x d: N = d m in the law above;
+  two-layer-frozen  W2 W1 x with W1 random m x d: N = d min(m, d) in
+                    the law above;
   two-layer         both layers trained: the parameter-count conjecture
                     N = 2dm - m^2 (m < d; flagged conjecture=true; certified
                     simulations do not support it), d^2 for m >= d;
@@ -262,30 +279,35 @@ examples:
   capacity query --d 24 --model two-layer-frozen --m 6,12,18,24
   capacity query --d 32 --model listwise --k 5
   capacity query --d 64 --model listwise --r 0.1
+  capacity query --d 8,16,32,64 --csv > p_c.csv
 
-exit status: 0 ok, 2 bad input, 1 numerical failure."""
+exit status: 0 ok, 2 bad input, 1 numerical failure, 141 output pipe closed
+early (e.g. '| head')."""
 
 
 def add(subparsers):
     sub = add_subcommand(subparsers, "query", help="capacity p_c(d), smallest dimension d_min(p), or alpha_c(K)",
                          description=DESCRIPTION, epilog=EPILOG)
     mode = sub.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--d", action=StoreOnce, metavar="D", help="embedding dimension(s), d >= 1")
-    mode.add_argument("--p", action=StoreOnce, metavar="P", help="number(s) of facts, p >= 2")
-    mode.add_argument("--K", action=StoreOnce, metavar="K", help="number(s) of competitors, K >= 1")
-    sub.add_argument("--kappa", action=StoreOnce, metavar="KAPPA", help="margin(s), 0 <= kappa <= 50 (default: 0)")
+    mode.add_argument("--d", action=StoreListOnce, metavar="D", help="embedding dimension(s), d >= 1")
+    mode.add_argument("--p", action=StoreListOnce, metavar="P", help="number(s) of facts, p >= 2")
+    mode.add_argument("--K", action=StoreListOnce, metavar="K", help="number(s) of competitors, K >= 1")
+    sub.add_argument("--kappa", action=StoreListOnce, metavar="KAPPA", help="margin(s), 0 <= kappa <= 50 (default: 0)")
     sub.add_argument("--model", choices=MODELS, default="decoupled",
                      help="memory: decoupled one-layer (default), hebbian (correlation matrix), two-layer-frozen "
-                          "(random W1, N = dm), two-layer (both trained, conjecture N = 2dm - m^2), listwise "
+                          "(random W1, N = d min(m, d)), two-layer (both trained, conjecture N = 2dm - m^2), listwise "
                           "(tail-average margin over the top k competitors)")
-    sub.add_argument("--m", action=StoreOnce, metavar="M", help="two-layer hidden width(s), m >= 1")
+    sub.add_argument("--m", action=StoreListOnce, metavar="M", help="two-layer hidden width(s), m >= 1")
     sub.add_argument("--k", action=StoreOnce, metavar="k", help="listwise tail size, 1 <= k <= K")
     sub.add_argument("--r", action=StoreOnce, metavar="R", help="listwise tail fraction, k = ceil(r K), 0 < r <= 1")
     sub.add_argument("--competitors", choices=("decoupled", "coupled"), default="decoupled",
                      help="hebbian: fresh competitors (decoupled, default) or the other targets (coupled)")
     sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian",
                      help="hebbian: N(0, I/d) (default) or unit-sphere embeddings")
-    sub.add_argument("--json", action="store_true",
-                     help="print JSON: one object for a single value, a list for several (NaN as null)")
+    output = sub.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print JSON: one object for a single value, a list for several (NaN as null)")
+    output.add_argument("--csv", action="store_true",
+                        help="print CSV: a header and one row per value, the text table's columns (NaN empty)")
     sub.set_defaults(run=run)
     return sub

@@ -8,8 +8,10 @@ printed beside the estimate and never fed back into it.
 import sys
 import warnings
 
-from ._common import (EXIT_OK, CommandError, StoreOnce, add_executor_flags, add_store_flags, add_subcommand,
-                      parse_executor, parse_grid, parse_int, print_json, print_table, sweep_errors)
+from ._common import (EXIT_OK, PROG, CommandError, StoreListOnce, StoreOnce, add_executor_flags, add_memory_flag,
+                      add_progress_flag, add_store_flags, add_subcommand, parse_executor, parse_grid, parse_int,
+                      parse_max_memory, parse_store, print_csv, print_json, print_table, report_store, store_rows,
+                      sweep_errors)
 
 MODELS = ("decoupled", "coupled", "hebbian", "two-layer-frozen", "two-layer")
 
@@ -27,7 +29,11 @@ def _kappa_star_or_nan(theory, alpha, K):
         return float("nan")
 
 
-def _print_margin(res, d, prediction, model, K, as_json, out):
+_MARGIN_COLUMNS = ("p", "alpha", "n_feasible", "n_infeasible", "n_undecided", "kappa_hat_mean", "kappa_hat_se",
+                   "kappa_star_theory")
+
+
+def _print_margin(res, d, prediction, model, K, args, out):
     """The max-margin table: the simulator's kappa_hat per p beside the theory's kappa*."""
     from .. import theory
     from ..simulate import summarize_margins
@@ -37,14 +43,16 @@ def _print_margin(res, d, prediction, model, K, as_json, out):
     for row in summary.rows:
         ks = _kappa_star_or_nan(theory, row.alpha, row.p - 1) if K is None else float("nan")
         points.append(dict(row.to_dict(), kappa_star_theory=ks))
-    if as_json:
+    if args.json:
         print_json({"d": d, "model": model, "experiment": "margin", "points": points,
                     "p_c_theory": prediction.value}, out)
         return EXIT_OK
+    if args.csv:
+        print_csv(points, _MARGIN_COLUMNS, out)
+        return EXIT_OK
     print(f"max-margin memory ({model}), d = {d}; kappa_hat = normalised margin of the Frobenius "
           f"max-margin W; theory kappa* solves alpha E(p - 1, kappa) = 1", file=out)
-    print_table(points, ("p", "alpha", "n_feasible", "n_infeasible", "n_undecided", "kappa_hat_mean",
-                         "kappa_hat_se", "kappa_star_theory"), out)
+    print_table(points, _MARGIN_COLUMNS, out)
     return EXIT_OK
 
 
@@ -52,7 +60,7 @@ def run(args, out=None):
     out = sys.stdout if out is None else out
     d = parse_int("--d", args.d, 1, 4096)
     ps = parse_grid("--p", args.p)
-    trials = parse_int("--trials", args.trials or "20", 1)
+    trials = parse_int("--trials", args.trials or "20", 1, 10**6)
     seed = parse_int("--seed", args.seed or "0", 0)
     jobs, scheduler = parse_executor(args)
     n_boot = parse_int("--n-boot", args.n_boot or "1000", 0)
@@ -75,23 +83,26 @@ def run(args, out=None):
         raise CommandError(f"--m applies to --model two-layer-frozen or two-layer; got --model {args.model}")
     if competitors == "coupled" and K is not None:
         raise CommandError("--K is fixed to p - 1 in the coupled model; omit it")
-    store = None if args.no_store else args.store
+    extra = parse_max_memory(args)
+    if two_layer:
+        extra["m"] = m
+    store = args.store_path = parse_store(args, "results.sqlite")
+    before = store_rows(store)
 
     from ..simulate.sweep import simulate_capacity
+    from ..theory.predict import predicted_p_c
 
-    extra = {"m": m} if two_layer else {}
     with sweep_errors(store, "trial"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = simulate_capacity(competitors, d, ps, trials=trials, seed=seed, experiment=experiment, K=K,
                                 embedding=args.embedding, method=args.method, store=store, jobs=jobs,
-                                scheduler=scheduler, progress=None if not args.json else False,
-                                n_boot=n_boot, **extra)
-
-    from ..theory.predict import predicted_p_c
-
-    prediction = predicted_p_c(args.model, d, m=m, K=K, competitors=competitors, embedding=args.embedding)
+                                scheduler=scheduler, progress=args.progress, n_boot=n_boot, **extra)
+    if store is not None:
+        report_store(f"{PROG} simulate", store, before=before, total=len(ps) * trials)
+    with sweep_errors(store, "trial"):
+        prediction = predicted_p_c(args.model, d, m=m, K=K, competitors=competitors, embedding=args.embedding)
     if args.margin:
-        return _print_margin(res, d, prediction, args.model, K, args.json, out)
+        return _print_margin(res, d, prediction, args.model, K, args, out)
     n_undecided = res.n_undecided
     if args.json:
         payload = res.to_dict()
@@ -101,9 +112,6 @@ def run(args, out=None):
         payload.update(p_c_theory=prediction.value, n_undecided=n_undecided)
         print_json(payload, out)
         return EXIT_OK
-    what = _WHAT.get(args.model, args.model + " memory").format(m=m)
-    print(f"{what}, d = {d}, {trials} trials per p, seed {seed}, embedding {args.embedding}, {competitors} "
-          f"competitors" + (f", K = {K}" if K is not None else ", K = p - 1"), file=out)
     if res.lower_bound is not None:
         rows = [{"p": pt["p"], "feasible": pt["n_feasible"], "infeasible": pt["n_infeasible"],
                  "not_found": pt["n_not_found"], "P(feasible) >=": pt["p_lower"], "ci_low": pt["ci_low"],
@@ -111,11 +119,20 @@ def run(args, out=None):
     else:
         rows = [{"p": pt.p, "feasible": pt.n_feasible, "infeasible": pt.n_infeasible, "undecided": pt.n_undecided,
                  "P(feasible)": pt.p_feasible, "ci_low": pt.ci_low, "ci_high": pt.ci_high} for pt in res.points]
+    if args.csv:
+        print_csv(rows, tuple(rows[0]), out)
+        return EXIT_OK
+    what = _WHAT.get(args.model, args.model + " memory").format(m=m)
+    print(f"{what}, d = {d}, {trials} trials per p, seed {seed}, embedding {args.embedding}, {competitors} "
+          f"competitors" + (f", K = {K}" if K is not None else ", K = p - 1"), file=out)
     print_table(rows, tuple(rows[0]), out)
     fit = res.p50
     rel = ">=" if res.lower_bound is not None else "="
-    print(f"p50 {rel} {fit.p50:.4g}  95% CI [{fit.ci_low:.4g}, {fit.ci_high:.4g}]  ({fit.method}; {fit.message})",
-          file=out)
+    # only the logistic fit's bootstrap interval is a confidence interval; the isotonic fallback
+    # brackets p50 by the grid points around it
+    interval = "95% CI" if fit.method == "logistic-mle" else "between grid points"
+    print(f"p50 {rel} {fit.p50:.4g}  {interval} [{fit.ci_low:.4g}, {fit.ci_high:.4g}]  ({fit.method}; "
+          f"{fit.message})", file=out)
     print(f"{prediction.label} = {prediction.value:.6g}", file=out)
     print(f"undecided trials: {n_undecided}", file=out)
     for w in res.warnings:
@@ -145,8 +162,14 @@ examples:
   capacity simulate --d 16 --p 30 --trials 10 --margin     max-margin kappa_hat vs theory kappa*
   capacity simulate --model hebbian --d 64 --p 150:400:50 --embedding sphere --competitors coupled
   capacity simulate --model two-layer-frozen --d 16 --m 8 --p 30:42:3 --trials 20
+  capacity simulate --d 16 --p 50:80:3 --csv > p_feasible.csv
+  capacity simulate --d 128 --p 1800 --trials 4 --max-memory 64G --no-progress
 
-exit status: 0 ok, 2 bad input, 1 trials failed (rerun retries them)."""
+At the end of a stored run, stderr says how many trials were reused from --store
+and how many were computed now.
+
+exit status: 0 ok, 2 bad input (before any work), 1 trials failed (rerun retries
+them) or numerical failure, 141 output pipe closed early."""
 
 
 def add(subparsers):
@@ -161,9 +184,9 @@ def add(subparsers):
                      help="competitors for hebbian/two-layer models: fresh (decoupled, default) or the other targets")
     sub.add_argument("--m", action=StoreOnce, metavar="M", help="two-layer hidden width, 1 <= m <= d")
     sub.add_argument("--d", action=StoreOnce, required=True, metavar="D", help="embedding dimension (integer)")
-    sub.add_argument("--p", action=StoreOnce, required=True, metavar="GRID",
+    sub.add_argument("--p", action=StoreListOnce, required=True, metavar="GRID",
                      help="numbers of facts: START:STOP[:STEP] (STOP included) or a comma list")
-    sub.add_argument("--trials", action=StoreOnce, metavar="N", help="instances per p (default 20)")
+    sub.add_argument("--trials", action=StoreOnce, metavar="N", help="instances per p, at most 10^6 (default 20)")
     sub.add_argument("--seed", action=StoreOnce, metavar="S", help="base seed (default 0)")
     sub.add_argument("--K", action=StoreOnce, metavar="K", help="decoupled competitors per input (default p - 1)")
     sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian",
@@ -173,9 +196,14 @@ def add(subparsers):
                           "gram (the same NNLS in Gram form, warm-started; fastest from d = 16) or the HiGHS LP")
     add_store_flags(sub, "trial")
     add_executor_flags(sub)
+    add_memory_flag(sub)
+    add_progress_flag(sub)
     sub.add_argument("--n-boot", action=StoreOnce, metavar="B", help="bootstrap replicates for p50 (default 1000)")
     sub.add_argument("--margin", action="store_true",
                      help="run the max-margin solver instead and report kappa_hat vs theory kappa*")
-    sub.add_argument("--json", action="store_true", help="print one JSON object")
+    output = sub.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object (progress stays on stderr)")
+    output.add_argument("--csv", action="store_true",
+                        help="print the table as CSV (the text table's columns, full precision, NaN empty)")
     sub.set_defaults(run=run)
     return sub

@@ -8,8 +8,9 @@ starting point (it changes the cost, never a threshold) and printed beside p50.
 import math
 import sys
 
-from ._common import (EXIT_OK, StoreOnce, add_executor_flags, add_store_flags, add_subcommand, parse_executor,
-                      parse_int, print_json, sweep_errors)
+from ._common import (EXIT_OK, PROG, StoreOnce, add_executor_flags, add_memory_flag, add_progress_flag,
+                      add_store_flags, add_subcommand, parse_executor, parse_int, parse_max_memory, parse_store,
+                      print_json, report_store, store_rows, sweep_errors)
 
 MODELS = ("decoupled", "coupled")
 
@@ -20,17 +21,21 @@ def run(args, out=None):
     instances = parse_int("--instances", args.instances or "40", 1, 10**6)
     seed = parse_int("--seed", args.seed or "0", 0)
     jobs, scheduler = parse_executor(args)
-    store = None if args.no_store else args.store
+    extra = parse_max_memory(args)
+    store = args.store_path = parse_store(args, "results.sqlite")
+    before = store_rows(store)
 
     from ..simulate.threshold import estimate_thresholds
     from ..theory.predict import predicted_p_c
 
-    prediction = predicted_p_c(args.model, d, embedding=args.embedding)
-    p_start = None if math.isnan(prediction.value) else prediction.value  # no theory value: start at 2
     with sweep_errors(store, "instance"):
+        prediction = predicted_p_c(args.model, d, embedding=args.embedding)
+        p_start = None if math.isnan(prediction.value) else prediction.value  # no theory value: start at 2
         res = estimate_thresholds(args.model, d, instances=instances, seed=seed, embedding=args.embedding,
                                   method=args.method, p_start=p_start, store=store, jobs=jobs, scheduler=scheduler,
-                                  progress=None if not args.json else False)
+                                  progress=args.progress, **extra)
+    if store is not None:
+        report_store(f"{PROG} threshold", store, before=before, total=instances, unit="instance")
     if args.json:
         print_json({"d": res.d, "model": res.model, "embedding": res.embedding, "seed": res.seed,
                     "method": res.method, "thresholds": res.thresholds, "n_undecided": res.n_undecided,
@@ -46,8 +51,6 @@ def run(args, out=None):
     print(f"undecided instances: {res.n_undecided}", file=out)
     for w in res.warnings:
         print(f"warning: {w}", file=out)
-    if store is not None:
-        print(f"results stored in {store} (rerun the same command to resume)", file=out)
     return EXIT_OK
 
 
@@ -69,8 +72,13 @@ examples:
   capacity threshold --model decoupled --d 16 --instances 40 --seed 1
   capacity threshold --model coupled --d 32 --instances 40 --jobs 2 --json
   capacity threshold --model coupled --d 48 --instances 40 --scheduler local:2
+  capacity threshold --d 128 --instances 10 --max-memory 64G --no-progress
 
-exit status: 0 ok, 2 bad input, 1 instances failed (rerun retries them)."""
+At the end of a stored run, stderr says how many instances were reused from
+--store and how many were computed now.
+
+exit status: 0 ok, 2 bad input (before any work), 1 instances failed (rerun
+retries them) or numerical failure, 141 output pipe closed early."""
 
 
 def add(subparsers):
@@ -89,6 +97,8 @@ def add(subparsers):
                           "ldp or the HiGHS LP")
     add_store_flags(sub, "instance")
     add_executor_flags(sub, jobs_help="worker processes (default 1; one instance per task)")
-    sub.add_argument("--json", action="store_true", help="print one JSON object")
+    add_memory_flag(sub)
+    add_progress_flag(sub)
+    sub.add_argument("--json", action="store_true", help="print one JSON object (progress stays on stderr)")
     sub.set_defaults(run=run)
     return sub

@@ -3,10 +3,37 @@
 The experiments, their runners and descriptions come from the registry
 :data:`capacity.nets.experiments.EXPERIMENTS`; this module only parses, calls and prints.
 """
+import contextlib
+import os
 import sys
 
-from ._common import (EXIT_NUMERICAL, EXIT_OK, CommandError, StoreOnce, add_subcommand, library_message,
-                      parse_int, print_json)
+from ._common import (EXIT_OK, PROG, CommandError, StoreOnce, add_progress_flag, add_store_flags, add_subcommand,
+                      library_message, parse_int, parse_store, print_json, store_rows, suggestion, sweep_errors)
+
+
+def _counting_store(path):
+    """The results file at ``path``, opened for the run, counting the tasks found in it (reused) as
+    the experiment's sweeps look them up; everything else is the store's own behaviour."""
+    from ..sweeps import ResultsStore
+
+    class CountingStore(ResultsStore):
+        reused = 0
+
+        def get(self, task):
+            result = super().get(task)
+            if result is not None:
+                self.reused += 1
+            return result
+
+    return CountingStore(path)
+
+
+def _remove_if_empty(path):
+    """Remove a results file this run created but stored nothing in (and its SQLite side files)."""
+    if store_rows(path) == 0:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.remove(path + suffix)
 
 
 def run(args, out=None):
@@ -16,11 +43,13 @@ def run(args, out=None):
 
     name = ALIASES.get(args.experiment, args.experiment)
     if name not in EXPERIMENTS:
-        allowed = ", ".join(list(EXPERIMENTS) + list(ALIASES))
-        raise CommandError(f"experiment must be one of {allowed}; got {args.experiment!r}")
+        allowed = list(EXPERIMENTS) + list(ALIASES)
+        raise CommandError(f"EXPERIMENT must be one of {', '.join(allowed)}; got {args.experiment!r}"
+                           + suggestion(args.experiment, allowed))
     seed = parse_int("--seed", args.seed or "0", 0)
     jobs = parse_int("--jobs", args.jobs or "1", 1, 256)
-    store = None if args.no_store else (args.store or f"train_{name}.sqlite")
+    path = args.store_path = parse_store(args, f"train_{name}.sqlite")
+    before = store_rows(path)
     try:
         if not EXPERIMENTS[name].needs_torch:
             if args.device == "cuda":
@@ -33,24 +62,28 @@ def run(args, out=None):
     except ValueError as exc:
         raise CommandError(f"--device: {library_message(exc)}") from None
 
-    from ..sweeps import SweepError
-
-    try:
-        res = runner(quick=args.quick, device=args.device, seed=seed, store=store, jobs=jobs,
-                     progress=None if not args.json else False)
-    except (ValueError, TypeError) as exc:
-        raise CommandError(library_message(exc)) from None
-    except SweepError as exc:
-        raise CommandError(f"{len(exc.failures)} run(s) failed; rerun to retry them: {library_message(exc)}",
-                           EXIT_NUMERICAL) from None
-    except OSError as exc:
-        raise CommandError(f"--store: cannot use {store!r}: {exc}") from None
+    created = path is not None and not os.path.exists(path)
+    with sweep_errors(path, "run"):
+        store = None if path is None else _counting_store(path)
+        try:
+            res = runner(quick=args.quick, device=args.device, seed=seed, store=store, jobs=jobs,
+                         progress=args.progress)
+        except BaseException:
+            if created:
+                store.close()
+                _remove_if_empty(path)
+            raise
+        finally:
+            if store is not None:
+                store.close()
+    if store is not None:
+        computed = store_rows(path) - before
+        print(f"{PROG} train: store {path}: {store.reused + computed} runs, {store.reused} reused from it, "
+              f"{computed} computed now", file=sys.stderr)
     if args.json:
         print_json(res.to_dict(), out)
     else:
         print(res.format_table(), file=out)
-        if store is not None:
-            print(f"results stored in {store} (rerun the same command to resume)", file=out)
     return EXIT_OK
 
 
@@ -68,10 +101,14 @@ def _description():
 EPILOG = """\
 examples:
   capacity train linear --quick                 seconds: a tiny N1 sweep
-  capacity train linear --jobs 2                the N1 table (GD p50 vs LP p50 vs theory p_c)
-  capacity train transformer --device auto --json
+  capacity train linear --jobs 2                the full N1 grid (GD p50 vs LP p50 vs theory p_c)
+  capacity train transformer --device auto --json --no-progress
 
-exit status: 0 ok, 1 a run failed (rerun to retry), 2 bad input."""
+At the end of a stored run, stderr says how many runs were reused from --store
+and how many were computed now.
+
+exit status: 0 ok, 1 a run failed (rerun to retry), 2 bad input, 141 output pipe
+closed early."""
 
 
 def add(subparsers):
@@ -86,9 +123,8 @@ def add(subparsers):
     sub.add_argument("--quick", action="store_true", help="tiny grid (seconds)")
     sub.add_argument("--seed", action=StoreOnce, metavar="S", help="base seed (default 0)")
     sub.add_argument("--jobs", action=StoreOnce, metavar="N", help="worker processes (default 1)")
-    sub.add_argument("--store", default=None, metavar="FILE",
-                     help="SQLite results file, committed per run (default train_<experiment>.sqlite)")
-    sub.add_argument("--no-store", action="store_true", help="keep results in memory only")
-    sub.add_argument("--json", action="store_true", help="machine-readable output")
+    add_store_flags(sub, "run", default="train_<experiment>.sqlite")
+    add_progress_flag(sub)
+    sub.add_argument("--json", action="store_true", help="machine-readable output (progress stays on stderr)")
     sub.set_defaults(run=run)
     return sub
