@@ -12,11 +12,11 @@ that depends on which layers are trained:
   rank d) and W2 W1 ranges over all d x d matrices, so the memory *is* the one-layer
   d x d memory and N = d^2, not d m;
 - **both layers trained**: the product W2 W1 ranges over the d x d matrices of rank
-  <= m, a non-convex set.  The *working conjecture* of docs/theory.md §6 replaces N by the
-  dimension of that manifold, N_eff = 2 d m - m^2 for m <= d (and d^2, the
-  one-layer value, for m >= d, where every d x d matrix is a product).  This is a
-  conjecture to be tested by the simulator (``capacity.simulate.two_layer``), not
-  a derived result.
+  <= m, a non-convex set.  The *parameter-count conjecture* of docs/theory.md §6 replaces
+  N by the dimension of that manifold, N_eff = 2 d m - m^2 for m <= d (and d^2, the
+  one-layer value, for m >= d, where every d x d matrix is a product).  It is not a
+  derived result, and the certified simulations (``capacity.simulate.two_layer``)
+  do not support it: the trained memories store more (docs/theory.md §6).
 
 References
 ----------
@@ -40,7 +40,7 @@ M_MAX = 1e12
 class TwoLayerCapacityResult(Result):
     """(T3) prediction p = N alpha_c(p - 1, kappa) for a two-layer memory of width m (docs/theory.md §6).
 
-    ``conjecture`` is True when the value rests on the working conjecture of
+    ``conjecture`` is True when the value rests on the parameter-count conjecture of
     docs/theory.md §6 (both layers trained and m < d: N_eff = 2 d m - m^2), False
     when it is the (T3) theory proper (frozen first layer, N = d min(m, d); or
     trained with m >= d, N = d^2).  ``basis`` says which in words.  ``note`` is
@@ -125,7 +125,8 @@ def p_c_two_layer(d, m, *, trained=False, kappa=0.0):
         is the (T3) prediction with N = d min(m, d) (for m >= d the one-layer
         :func:`capacity.theory.p_c`, and ``note`` says so).  True: both layers trained; for m < d
         the value is the **conjectured** capacity with N_eff = 2 d m - m^2 (the
-        working conjecture of docs/theory.md §6, which the simulator tests); for
+        parameter-count conjecture of docs/theory.md §6, which the certified simulations
+        do not support); for
         m >= d it is the one-layer (T3) value (N = d^2), exact at the level of
         docs/theory.md §2.
     kappa : float, optional
