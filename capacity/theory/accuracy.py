@@ -47,7 +47,7 @@ from ..solvers.roots import brent
 from .decoupled import K_MAX, KAPPA_MAX, expected_dist2
 
 __all__ = ["AccuracyLoadResult", "AccuracyCapacityResult", "sample_dist2", "solve_accuracy_load",
-           "solve_p_c_accuracy", "p_c_accuracy", "facts_per_param", "bits_per_param", "N_SAMPLES"]
+           "solve_p_c_accuracy", "p_c_accuracy", "accuracy_at", "facts_per_param", "bits_per_param", "N_SAMPLES"]
 
 #: Default number of exact dist² samples per evaluation of the tail term.
 N_SAMPLES = 200_000
@@ -379,6 +379,48 @@ def p_c_accuracy(d, *, accuracy=1.0, kappa=0.0, n_params=None, n_samples=N_SAMPL
     """
     return solve_p_c_accuracy(d, accuracy=accuracy, kappa=kappa, n_params=n_params, n_samples=n_samples,
                               seed=seed).p_c
+
+
+def accuracy_at(d, p, *, kappa=0.0, n_params=None, n_samples=N_SAMPLES, seed=_SEED):
+    """The accuracy A at which p facts are the capacity of a d x d memory: p = N α(1 − A; p − 1) (eq. (A2)).
+
+    The inverse of :func:`solve_p_c_accuracy` in A at fixed p: with X = dist² at K = p − 1, the
+    threshold t solves E[X 1{X <= t}] = N / p (exact E X minus the sampled tail) and ε = P(X > t).
+    Returns ``(accuracy, standard_error)``; accuracy 1 (error 0) when p <= p_c(d).
+
+    Examples
+    --------
+    >>> accuracy_at(16, 40)
+    (1.0, 0.0)
+    """
+    d = check_real("d", d, low=1.0, high=1e12)
+    p = check_real("p", p, low=2.0, high=K_MAX)
+    kappa, _, n_samples, seed = _load_iv(kappa, 0.0, n_samples, seed)
+    n = d * d if n_params is None else check_real("n_params", n_params, low=0.0, low_open=True, high=1e24)
+    K = p - 1.0
+    e = expected_dist2(K, kappa=kappa)
+    target = n / p
+    if e <= target:
+        return 1.0, 0.0
+    draw = _Draw(n_samples, seed)
+    if K <= _direct_limit():
+        K = float(round(K))
+        x = _samples_integer(K, kappa, draw)
+    else:
+        x = _samples_large(K, kappa, draw)
+    xs = np.sort(x)[::-1]
+    # tail(j) = E X 1{X > x_(j)} estimated by the j largest; need E - tail = target
+    tail = np.cumsum(xs) / xs.size
+    j = int(np.searchsorted(tail, e - target))  # smallest j with tail >= e - target
+    eps = min(1.0, (j + 1) / xs.size)
+    # standard error: binomial error of the fraction, widened by the tail's own sampling error
+    # translated through the local density of X (delta method on t)
+    se = math.sqrt(eps * (1 - eps) / xs.size)
+    if j + 1 < xs.size:
+        excess = np.maximum(x - xs[j], 0.0)
+        se_tail = excess.std(ddof=1) / math.sqrt(xs.size)
+        se = math.hypot(se, se_tail / max(xs[j], 1e-300))
+    return 1.0 - eps, float(se)
 
 
 # ------------------------------------------------------------------------------ facts and bits per parameter
