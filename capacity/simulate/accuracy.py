@@ -1,6 +1,6 @@
 """Certified storage at a target accuracy: how many of an instance's p facts one memory can recall.
 
-docs/simulator.md §10.  Finding the largest subset of inputs that one W stores (the others fail) is
+docs/accuracy.md §3.  Finding the largest subset of inputs that one W stores (the others fail) is
 an error-minimisation problem, not convex; this module gives a *certified lower bound* on it:
 
 1. the L1 relaxation of the error count — the linear program
@@ -15,7 +15,7 @@ an error-minimisation problem, not convex; this module gives a *certified lower 
 
 The number stored is thus proven (a re-scored W); that no larger subset exists is *not* (the search
 is greedy), so the failure count is an upper bound on the minimum and the storable fraction a lower
-bound.  Compare with the replica-symmetric theory of :mod:`capacity.theory.accuracy` (docs/theory.md §9),
+bound.  Compare with the replica-symmetric theory of :mod:`capacity.theory.accuracy` (docs/accuracy.md §1),
 which is itself not exact for error counting.
 """
 import dataclasses
@@ -69,7 +69,7 @@ class SubsetInstance:
 
 @dataclasses.dataclass(frozen=True)
 class AccuracyStoreResult(Result):
-    """Inputs stored by one certified W (a lower bound on the storable number; docs/simulator.md §10).
+    """Inputs stored by one certified W (a lower bound on the storable number; docs/accuracy.md §3).
 
     ``stored`` inputs are certified by a W whose margins on all their constraints, re-scored in float64,
     are > 0 (``min_margin``); ``failed`` = p − stored is an upper bound on the fewest failures;
@@ -125,7 +125,7 @@ def _readd(inst, keep, removed, res, method):
 
 
 def store_at_accuracy(inst, *, method="gram", max_removed=None):
-    """Greedy certified lower bound on the inputs one memory stores (docs/simulator.md §10).
+    """Greedy certified lower bound on the inputs one memory stores (docs/accuracy.md §3).
 
     Parameters
     ----------

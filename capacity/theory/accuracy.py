@@ -1,4 +1,4 @@
-r"""Capacity at a target accuracy, and facts and bits per parameter (docs/theory.md §9).
+r"""Capacity at a target accuracy (docs/accuracy.md §1), and facts and bits per parameter (§2).
 
 **Storage with a fraction ε of failed inputs.** At zero temperature the replica-symmetric Gardner
 computation with an error-counting cost gives up the inputs whose fields are farthest from C_κ and
@@ -11,7 +11,7 @@ dist² = dist²(z, C_κ) as in (T1), and the finite-size capacity at accuracy A 
     p = N · α(ε; p − 1, κ).                                                                        (A2)
 
 At ε = 0 this is (T3) exactly.  The replica-symmetric answer is not exact for error counting (the set of
-memories that fail at most εp inputs is not convex); docs/theory.md §9 says what is known about the size
+memories that fail at most εp inputs is not convex); docs/accuracy.md §1 says what is known about the size
 of the correction and how the simulator checks it.
 
 **Numerics.** E dist² is the exact (T1) value of :mod:`capacity.theory.decoupled` (relative error below
@@ -59,7 +59,7 @@ _FIRST = 16
 
 @dataclasses.dataclass(frozen=True)
 class AccuracyLoadResult(Result):
-    """α(ε; K, κ) of (A1): the load at which a fraction ε of inputs fails (docs/theory.md §9).
+    """α(ε; K, κ) of (A1): the load at which a fraction ε of inputs fails (docs/accuracy.md §1).
 
     ``inv_alpha`` = E[dist² 1{dist² ≤ t}] = ``expected_dist2`` (exact) − ``tail`` (Monte Carlo, standard
     error ``tail_se``); ``alpha`` = 1 / inv_alpha with standard error ``alpha_se``; ``threshold`` is t̂,
@@ -204,7 +204,7 @@ def _direct_limit():
 
 
 def sample_dist2(K, *, kappa=0.0, n=N_SAMPLES, seed=_SEED):
-    """``n`` exact samples of dist²(z, C_κ), z ~ N(0, I_{K+1}) (docs/theory.md §9).
+    """``n`` exact samples of dist²(z, C_κ), z ~ N(0, I_{K+1}) (docs/accuracy.md §1).
 
     K integer up to 2·64 draws every competitor; larger K (real allowed) draws the largest ones exactly
     from their order statistics, with common random numbers so that the samples are continuous in K.
@@ -267,7 +267,7 @@ def _load_iv(kappa, epsilon, n_samples, seed):
 
 
 def solve_accuracy_load(K, epsilon, *, kappa=0.0, n_samples=N_SAMPLES, seed=_SEED):
-    """α(ε; K, κ) of (A1), the load at which a fraction ε of the inputs fails (docs/theory.md §9).
+    """α(ε; K, κ) of (A1), the load at which a fraction ε of the inputs fails (docs/accuracy.md §1).
 
     Parameters
     ----------
@@ -313,7 +313,7 @@ def _accuracy_iv(d, accuracy, kappa, n_params, n_samples, seed):
 
 
 def solve_p_c_accuracy(d, *, accuracy=1.0, kappa=0.0, n_params=None, n_samples=N_SAMPLES, seed=_SEED):
-    """Capacity at accuracy A: the p solving p = N α(1 − A; p − 1, κ) (docs/theory.md §9, eq. (A2)).
+    """Capacity at accuracy A: the p solving p = N α(1 − A; p − 1, κ) (docs/accuracy.md §1, eq. (A2)).
 
     At ``accuracy=1`` this is :func:`capacity.p_c` exactly (no sampling).  Below 1, the tail term of (A1)
     is a Monte Carlo estimate on one fixed draw (``n_samples``, ``seed``), continuous in p, so the root is
@@ -370,7 +370,7 @@ def solve_p_c_accuracy(d, *, accuracy=1.0, kappa=0.0, n_params=None, n_samples=N
 
 
 def p_c_accuracy(d, *, accuracy=1.0, kappa=0.0, n_params=None, n_samples=N_SAMPLES, seed=_SEED):
-    """The p_c of :func:`solve_p_c_accuracy` (docs/theory.md §9, eq. (A2)).
+    """The p_c of :func:`solve_p_c_accuracy` (docs/accuracy.md §1, eq. (A2)).
 
     Examples
     --------
@@ -426,14 +426,14 @@ def accuracy_at(d, p, *, kappa=0.0, n_params=None, n_samples=N_SAMPLES, seed=_SE
 # ------------------------------------------------------------------------------ facts and bits per parameter
 
 def facts_per_param(p, n_params):
-    """p / N (docs/theory.md §9)."""
+    """p / N (docs/accuracy.md §2)."""
     p = check_real("p", p, low=1.0)
     n_params = check_real("n_params", n_params, low=0.0, low_open=True)
     return p / n_params
 
 
 def bits_per_param(p, n_params, *, accuracy=1.0):
-    """Bits stored per parameter by a memory recalling a fraction ``accuracy`` of p facts (docs/theory.md §9).
+    """Bits stored per parameter by a memory recalling a fraction ``accuracy`` of p facts (docs/accuracy.md §2).
 
     ``p log2 p / N`` at accuracy 1 (each fact picks one of p targets); below 1 the Fano bound
     ``p [log2 p − H2(ε) − ε log2(p − 1)] / N`` with ε = 1 − accuracy (floored at 0).
