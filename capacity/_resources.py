@@ -22,7 +22,17 @@ block (64 K d doubles, twice); and the engine's working set —
 - ``"highs"``: the dense rows as above, counted 30 times: our copy, the values and indices
   handed to HiGHS, HiGHS's own row- and column-wise matrices and factorisation, the Gordan LP
   at the end (HiGHS allocates outside Python; measured by the growth of the peak resident
-  size, about 25 times the working set).
+  size, about 25 times the working set);
+- ``"torch"``: on the host the dense certificate rows ((n + 1) n) and the working set's pairs;
+  on its device (:func:`torch_device_memory`; the host's own memory for device "cpu") the
+  factor buffer of up to 1.25 (n + 1)^2 doubles (it jumps to its full size instead of doubling
+  past half of it), the temporaries of deletions and entering blocks (a few thousand columns of
+  n + 1), the row factors and gradients of the working set, the instance, batches of margins
+  of at most 2^25 doubles, and the decoupled competitor blocks (p K n_out doubles) when they
+  are kept there (:func:`torch_competitor_cache`: on the CPU up to 1 GiB as for "gram", on a
+  GPU up to 40 % of its memory), else one streamed block and each input's few retained
+  competitor vectors.  On a GPU the estimate, plus 512 MiB for the CUDA context, is compared
+  with the GPU's total memory before any work (:func:`check_device_memory`).
 
 They are meant as upper-ish bounds, not exact figures: at d = 8-32 the estimate (less the
 64 MiB floor for the interpreter and libraries) was 1.2-2.6 times the peak that ``tracemalloc``
@@ -40,7 +50,8 @@ from ._validation import check_int, show
 from .exceptions import ResourceLimitError
 
 __all__ = ["ENV_VAR", "GIB", "default_memory_limit", "parse_memory", "physical_memory", "check_max_memory",
-           "check_memory", "solve_memory", "sweep_memory", "task_overhead"]
+           "check_memory", "solve_memory", "sweep_memory", "task_overhead", "torch_competitor_cache",
+           "torch_device_memory", "check_device_memory"]
 
 #: Environment variable holding the default limit (bytes, or with a K/M/G/T suffix).
 ENV_VAR = "CAPACITY_MAX_MEMORY"
@@ -51,6 +62,15 @@ _WORD = 8
 _BLOCK = 64
 #: Largest competitor cache of the Gram engine (capacity.simulate.feasibility._CompetitorCache).
 _GRAM_CACHE = 1 << 30
+#: Largest share of a GPU's memory the torch engine fills with cached competitor blocks.
+_TORCH_GPU_CACHE = 0.4
+#: What the CUDA context and torch's own kernels hold on a GPU besides the engine's tensors.
+_CUDA_CONTEXT = 512 << 20
+#: Largest temporary of a batch of margins or of a column gather in the torch engine, in doubles.
+_TORCH_CHUNK = 1 << 25
+#: Entering block and deletion batch of the torch engine (capacity.simulate._torch_gram).
+_TORCH_BLOCK = 512
+_TORCH_DELETE = 1024
 #: Largest difference-vector cache of the trained two-layer search (capacity.simulate.two_layer).
 _TWO_LAYER_CACHE = 3 * 10**7 * _WORD
 #: Python objects per task of a sweep: the task dict, its JSON key, the result dict and the record
@@ -152,15 +172,15 @@ def check_memory(what, nbytes, max_memory=None):
 
 
 def solve_memory(d, p, K=None, *, model="decoupled", method="ldp", experiment="feasibility", m=None, n_in=None,
-                 n_out=None, initial_per_input=4, add_per_input=4):
-    """Estimated peak bytes of one solve (see the module docstring for what is counted).
+                 n_out=None, initial_per_input=4, add_per_input=4, device_memory=None):
+    """Estimated peak bytes of one solve in host memory (see the module docstring for what is counted).
 
     Parameters
     ----------
     d, p, K : int
         Dimension, items and competitors per input (K None: p - 1).
     model : {"decoupled", "coupled"}
-    method : {"ldp", "gram", "highs"}
+    method : {"ldp", "gram", "highs", "torch"}
         The feasibility engine (``experiment="feasibility"``).
     experiment : {"feasibility", "margin", "hebbian", "two-layer-frozen", "two-layer"}
     m : int, optional
@@ -169,6 +189,10 @@ def solve_memory(d, p, K=None, *, model="decoupled", method="ldp", experiment="f
         Shape of the memory the engine solves for (default d, d; a projected instance's).
     initial_per_input, add_per_input : int
         The cutting-plane settings (rows per input at the start and added per round).
+    device_memory : int, optional
+        Method "torch" only: the total memory of the GPU it runs on (its tensors are then not
+        counted here but by :func:`torch_device_memory`); None for device "cpu", whose tensors are
+        counted here.
 
     Examples
     --------
@@ -206,9 +230,89 @@ def solve_memory(d, p, K=None, *, model="decoupled", method="ldp", experiment="f
         words = base + 3.0 * (n + 1) ** 2 + cache / _WORD + 2.0 * ws * (n_in + n_out)
     elif method == "highs":
         words = base + 30.0 * ws * (n + 1)
+    elif method == "torch":
+        # host: the dense certificate rows, the pairs, each input's smallest margins; the device's tensors when
+        # the device is the CPU
+        words = base + (n + 1.0) * n + 4.0 * ws + 2.0 * p * int(add_per_input)
+        if device_memory is None:
+            words += (torch_device_memory(d, p, K, model=model, n_in=n_in, n_out=n_out,
+                                          initial_per_input=initial_per_input, add_per_input=add_per_input)
+                      - _BASE_BYTES) / _WORD
     else:
         words = base + ldp
     return int(_BASE_BYTES + _WORD * words)
+
+
+def torch_competitor_cache(p, K, n_out, *, model="decoupled", device_memory=None):
+    """Bytes of competitor blocks the ``"torch"`` engine keeps on its device (0: it streams them).
+
+    Decoupled instances only: their p K n_out doubles are kept when they fit in 1 GiB on the CPU
+    (``device_memory`` None; as the Gram engine's cache) or in 40 % of a GPU's ``device_memory``.
+
+    Examples
+    --------
+    >>> torch_competitor_cache(100, 99, 16), torch_competitor_cache(100, 99, 16, model="coupled")
+    (1267200, 0)
+    """
+    if model != "decoupled":
+        return 0
+    nbytes = int(p) * int(K) * int(n_out) * _WORD
+    cap = _GRAM_CACHE if device_memory is None else _TORCH_GPU_CACHE * device_memory
+    return nbytes if nbytes <= cap else 0
+
+
+def torch_device_memory(d, p, K=None, *, model="decoupled", n_in=None, n_out=None, initial_per_input=4,
+                        add_per_input=4, device_memory=None):
+    """Estimated peak bytes the ``"torch"`` feasibility engine allocates on its device (module docstring).
+
+    ``device_memory`` is the GPU's total memory (None: the CPU); it decides whether the decoupled
+    competitor blocks are kept there (:func:`torch_competitor_cache`).  The value includes the
+    64 MiB floor of :func:`solve_memory` but not the CUDA context (:func:`check_device_memory` adds it).
+
+    Examples
+    --------
+    >>> torch_device_memory(64, 564) > 8 * 4097**2   # more than the full factor at d = 64
+    True
+    """
+    d, p = int(d), int(p)
+    K = p - 1 if K is None else int(K)
+    n_in = d if n_in is None else int(n_in)
+    n_out = d if n_out is None else int(n_out)
+    n1 = float(n_in * n_out + 1)
+    pk = float(p) * K
+    add = min(int(add_per_input), K)
+    ws = min(pk, max(p * min(int(initial_per_input), K), n1 + int(add_per_input) * p))
+    words = 1.25 * n1 * n1  # the factor buffer, growth included
+    words += min(_TORCH_CHUNK, n1 * n1)  # gathering the kept columns of a deletion
+    h = min(2.0 * _TORCH_DELETE, n1)  # rows of a deletion's panel
+    words += 3.0 * h * n1 + h * h  # a panel's rows, Q^T times them, Q
+    words += 5.0 * min(_TORCH_BLOCK, n1) * n1  # an entering block: H_PB, R12 and the temporaries of forming them
+    words += 4.0 * ws * (n_in + n_out) + 4.0 * n1  # row factors (twice while rows are added), gradients, y1
+    words += 2.0 * p * (n_in + n_out)  # x, y and the rows W x_mu
+    batch = min(_TORCH_CHUNK, float(p) * p if model == "coupled" else pk)
+    words += 3.0 * batch + 3.0 * p * add  # a batch of margins, its top-k and temporaries; each input's smallest
+    cache = torch_competitor_cache(p, K, n_out, model=model, device_memory=device_memory)
+    if cache:
+        words += cache / _WORD
+    elif model != "coupled":
+        words += 2.0 * _BLOCK * K * n_out + p * add * n_out  # a streamed block and the retained vectors
+    return int(_BASE_BYTES + _WORD * words)
+
+
+def check_device_memory(what, nbytes, device_memory, device="cuda"):
+    """Raise :class:`ResourceLimitError` (naming `device`) if ``nbytes`` plus the CUDA context exceeds the
+    GPU's ``device_memory``; returns the total.
+
+    Examples
+    --------
+    >>> check_device_memory("a test", 10, 80 * GIB) > 10
+    True
+    """
+    need = int(nbytes) + _CUDA_CONTEXT
+    if need > device_memory:
+        raise ResourceLimitError(f"{what} needs about {_gib(need)} of memory on {device}, over its "
+                                 f"{_gib(device_memory)} (`device`); reduce the problem or use device 'cpu'")
+    return need
 
 
 def task_overhead(n_tasks):

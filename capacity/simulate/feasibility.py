@@ -49,6 +49,11 @@ Two engines solve the working-set problem (``method``):
 - ``"highs"``: the LP above in HiGHS (``highspy``), rows added incrementally and
   re-solved from the previous basis; certificates from the row duals, or from the
   LP min ||sum lambda_r a_r||_1 over the simplex.
+- ``"torch"``: the Gram engine's cutting planes and NNLS ported to torch
+  (:mod:`capacity.simulate._torch_gram`; needs the optional torch), its dense linear
+  algebra (Gram blocks, Cholesky factor updates, triangular solves, the scoring of all
+  p K margins in batches) on ``device`` ("cpu", "cuda" or "auto") in float64; W is
+  re-scored and certificates verified on the host exactly as for "gram".
 
 Either way the verdict rests only on the float64 checks above, not on the solver.
 
@@ -62,24 +67,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._resources import check_memory, solve_memory
+from .._torch import check_device
 from .._validation import check_choice, check_instance, check_int, check_real, show
 from ..results import Result
 
 __all__ = [
     "FeasibilityResult", "solve_feasibility", "ldp_cutting_planes", "constraint_rows", "verify_certificate",
-    "verify_separating", "gram_cutting_planes",
+    "verify_separating", "gram_cutting_planes", "torch_memory_check",
 ]
 
 _TAU_TOL = 1e-10
 #: The working-set engines of :func:`solve_feasibility`.
-METHODS = ("ldp", "gram", "highs")
+METHODS = ("ldp", "gram", "highs", "torch")
+#: The engines that take a warm start (``initial_pairs``).
+WARM_METHODS = ("gram", "torch")
 
 
 @dataclass(frozen=True)
 class FeasibilityResult(Result):
     """Certified verdict of one instance (see module docstring).
 
-    ``working_set`` (Gram engine only, else None) is the final working set as an array of
+    ``working_set`` (Gram and torch engines only, else None) is the final working set as an array of
     (mu, k) pairs, for warm-starting a related solve (``initial_pairs``); ``to_dict()``
     leaves it out, as it is solver state rather than part of the verdict.
     """
@@ -218,9 +226,15 @@ def _initial_pairs(inst, per_input, extra=None):
     k0 = min(per_input, inst.K)
     top = np.argsort(margins_h, axis=1)[:, :k0]
     pairs = np.stack([np.repeat(np.arange(inst.p), k0), top.ravel()], axis=1)
+    return _merge_pairs(pairs, extra, inst.p, inst.K)
+
+
+def _merge_pairs(pairs, extra, p, K):
+    """``pairs`` followed by the pairs of ``extra`` (a warm start, or None) with mu < p and k < K that are
+    not already there, each once, in their order."""
     if extra is None or len(extra) == 0:
         return pairs
-    extra = extra[(extra[:, 0] < inst.p) & (extra[:, 1] < inst.K)]
+    extra = extra[(extra[:, 0] < p) & (extra[:, 1] < K)]
     have = set(map(tuple, pairs.tolist()))
     new = [pq for pq in dict.fromkeys(map(tuple, extra.tolist())) if pq not in have]
     return np.vstack([pairs, np.array(new, dtype=pairs.dtype).reshape(-1, 2)])
@@ -440,17 +454,72 @@ def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
                    message=f"no verdict after {rounds} cutting-plane rounds")
 
 
+def _solve_torch(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, device,
+                 cache_bytes):
+    from ._torch_gram import torch_cutting_planes
+
+    d = inst.d
+    status, W, pairs, u, rounds, nn, mm = torch_cutting_planes(
+        inst, device=device, max_rounds=max_rounds, add_per_input=add_per_input, initial_per_input=initial_per_input,
+        cert_tol=cert_tol, initial_pairs=initial_pairs, cache_bytes=cache_bytes)
+    n_rows = len(pairs)
+    ws = np.asarray(pairs)
+    if status == "separated" and mm > 0:  # mm = verify_separating(inst, W), all p K margins re-scored on the host
+        return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+                       min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d),
+                       message=f"all p K margins of the working-set max-margin W (Gram NNLS in torch on {device}) "
+                               f"re-scored in float64 on the host and > 0")
+    if status == "inconsistent":
+        sup = np.nonzero(u > 0)[0]
+        bound = verify_certificate(constraint_rows(inst, pairs[sup], _competitors_of(inst, pairs[sup])), u[sup], d)
+        if bound <= cert_tol:
+            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+                           cert_bound=bound,
+                           message=f"Gordan certificate from the Gram-form LDP/NNLS solution (torch on {device}) on "
+                                   f"{len(sup)} of {n_rows} rows, verified in float64 on the host")
+        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+                       cert_bound=bound,
+                       message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
+    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+                   message=f"no verdict after {rounds} cutting-plane rounds (Gram NNLS in torch on {device})")
+
+
+def torch_memory_check(what, d, p, K, *, model, device, n_in=None, n_out=None, initial_per_input=4,
+                       add_per_input=4, max_memory=None, copies=1):
+    """Resolve ``device`` for the torch engine and refuse up front what will not fit: the host estimate
+    against ``max_memory`` and, on a GPU, ``copies`` times the device estimate (solves sharing the GPU)
+    against its memory.  Returns ``(torch.device, competitor cache bytes)``.  Raises ImportError without
+    torch (naming `method`), ValueError for device "cuda" without a GPU, ResourceLimitError for either
+    estimate."""
+    from .._resources import check_device_memory, torch_competitor_cache, torch_device_memory
+    from .._torch import device_memory, resolve_device
+
+    dev = resolve_device(device, what="`method` 'torch'")
+    total = device_memory(dev)
+    kw = dict(model=model, n_in=n_in, n_out=n_out, initial_per_input=initial_per_input, add_per_input=add_per_input)
+    check_memory(what, solve_memory(d, p, K, method="torch", device_memory=total, **kw), max_memory)
+    if total is not None:
+        need = copies * torch_device_memory(d, p, K, device_memory=total, **kw)
+        check_device_memory(what if copies == 1 else f"{copies} of {what}", need, total, device=str(dev))
+    n_out = d if n_out is None else n_out
+    return dev, torch_competitor_cache(p, p - 1 if K is None else K, n_out, model=model, device_memory=total)
+
+
 def _feasibility_iv(inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs,
-                    max_memory):
+                    max_memory, device):
     inst = check_instance("inst", inst)
     method = check_choice("method", method, METHODS)
+    if device is not None:
+        check_device(device)
+        if method != "torch":
+            raise ValueError(f"`device` applies to method 'torch' only; got device={device!r} with method={method!r}")
     cert_tol = check_real("cert_tol", cert_tol, low=0.0, low_open=True)
     max_rounds = check_int("max_rounds", max_rounds, low=1)
     add_per_input = check_int("add_per_input", add_per_input, low=1)
     initial_per_input = check_int("initial_per_input", initial_per_input, low=1)
     if initial_pairs is not None:
-        if method != "gram":
-            raise ValueError(f"`initial_pairs` needs method='gram'; got method={method!r}")
+        if method not in WARM_METHODS:
+            raise ValueError(f"`initial_pairs` needs method 'gram' or 'torch'; got method={method!r}")
         initial_pairs = np.asarray(initial_pairs)
         if initial_pairs.ndim != 2 or initial_pairs.shape[1] != 2 or initial_pairs.dtype.kind not in "iu":
             raise ValueError(f"`initial_pairs` must be an integer array of shape (n, 2); got shape "
@@ -459,16 +528,23 @@ def _feasibility_iv(inst, method, cert_tol, max_rounds, add_per_input, initial_p
         if bad.any():
             raise ValueError(f"`initial_pairs` must hold (mu, k) pairs >= 0; got {show(initial_pairs[bad][0].tolist())} "
                              f"in row {int(np.argmax(bad))}")
-    need = solve_memory(inst.d, inst.p, inst.K, model=getattr(inst, "model", "decoupled"), method=method,
-                        n_in=inst.x.shape[1], n_out=inst.y.shape[1], initial_per_input=initial_per_input,
-                        add_per_input=add_per_input)
-    check_memory(f"solve_feasibility at d = {inst.d}, p = {inst.p}, K = {inst.K} (method {method!r})", need,
-                 max_memory)
-    return method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs
+    what = f"solve_feasibility at d = {inst.d}, p = {inst.p}, K = {inst.K} (method {method!r})"
+    model = getattr(inst, "model", "decoupled")
+    torch_state = None
+    if method == "torch":
+        torch_state = torch_memory_check(what, inst.d, inst.p, inst.K, model=model,
+                                         device="auto" if device is None else device, n_in=inst.x.shape[1],
+                                         n_out=inst.y.shape[1], initial_per_input=initial_per_input,
+                                         add_per_input=add_per_input, max_memory=max_memory)
+    else:
+        need = solve_memory(inst.d, inst.p, inst.K, model=model, method=method, n_in=inst.x.shape[1],
+                            n_out=inst.y.shape[1], initial_per_input=initial_per_input, add_per_input=add_per_input)
+        check_memory(what, need, max_memory)
+    return method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, torch_state
 
 
 def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_per_input=4, initial_per_input=4,
-                      initial_pairs=None, max_memory=None):
+                      initial_pairs=None, max_memory=None, device=None):
     """Certified feasibility verdict for one instance (see module docstring).
 
     Parameters
@@ -483,16 +559,20 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     initial_per_input : int
         Rows per input in the first working set (Hebbian-ranked).
 
-    method : {"ldp", "gram", "highs"}
-        Working-set engine (see module docstring).
+    method : {"ldp", "gram", "highs", "torch"}
+        Working-set engine (see module docstring); "torch" needs the optional torch.
     initial_pairs : array of int, shape (n, 2), optional
-        Gram engine only: (mu, k) pairs >= 0 added to the first working set, e.g. the
+        Gram and torch engines only: (mu, k) pairs >= 0 added to the first working set, e.g. the
         ``working_set`` of a solve of the same nested instance at another p (pairs beyond
         ``inst``'s p or K are dropped; negative ones are refused).  Speeds the solve up;
         never changes what certifies the verdict.
     max_memory : int, optional
         Bytes the solve may use (default :func:`capacity._resources.default_memory_limit`);
         an instance whose estimated peak exceeds it is refused before any work.
+    device : {"cpu", "cuda", "auto"}, optional
+        Torch engine only (default "auto": cuda when torch sees a GPU, else cpu).  "cuda"
+        without a GPU is a ValueError, never a fallback; on a GPU the estimated device memory
+        is checked against the GPU's before any work.
 
     Returns
     -------
@@ -502,12 +582,18 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     ------
     TypeError, ValueError
         For a wrong kind or value of any argument (the message names it), before any work.
+    ImportError
+        For method "torch" where torch is not installed (the message names the install command).
     capacity.exceptions.ResourceLimitError
-        If the estimated memory exceeds ``max_memory``.
+        If the estimated memory exceeds ``max_memory`` (or, for "torch" on a GPU, the GPU's memory).
     """
     t0 = time.perf_counter()
-    method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs = _feasibility_iv(
-        inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, max_memory)
+    method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, torch_state = _feasibility_iv(
+        inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, max_memory, device)
+    if method == "torch":
+        dev, cache_bytes = torch_state
+        return _solve_torch(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, dev,
+                            cache_bytes)
     if method == "ldp":
         return _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
     if method == "gram":

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._resources import check_max_memory, check_memory, solve_memory, sweep_memory
+from .._torch import check_device
 from .._validation import check_choice, check_int, check_real, show
 from ..results import Result, plain
 from .estimate import VERDICTS, fit_p50, summarize_points
-from .feasibility import METHODS
+from .feasibility import METHODS, torch_memory_check
 from .instances import EMBEDDINGS, MODELS, P_MAX
 from .trial import EXPERIMENTS, make_task, run_trial
 
@@ -78,12 +79,17 @@ class CapacitySweepResult(Result):
 
 
 def _simulate_iv(model, d, ps, trials, seed, experiment, K, embedding, method, jobs, n_boot, undecided_threshold, m,
-                 max_memory, executor, scheduler):
+                 max_memory, executor, scheduler, device=None):
     """Check every argument of :func:`simulate_capacity` and the memory of the whole sweep before any task runs."""
     experiment = check_choice("experiment", experiment, EXPERIMENTS)
     model = check_choice("model", model, MODELS)
     embedding = check_choice("embedding", embedding, EMBEDDINGS)
     method = check_choice("method", method, METHODS)
+    if device is not None:
+        check_device(device)
+        if experiment != "feasibility" or method != "torch":
+            raise ValueError(f"`device` applies to experiment 'feasibility' with method 'torch' only; got "
+                             f"device={device!r} with experiment={experiment!r}, method={method!r}")
     d = check_int("d", d, low=1, high=4096)
     trials = check_int("trials", trials, low=1)
     seed = check_int("seed", seed, low=0)
@@ -111,12 +117,16 @@ def _simulate_iv(model, d, ps, trials, seed, experiment, K, embedding, method, j
     need = sweep_memory(per_trial, n_tasks, jobs)
     check_memory(f"a sweep of {n_tasks} tasks (`trials` = {trials} at {len(ps)} value(s) of `p`, {jobs} at once)",
                  need, max_memory)
+    if experiment == "feasibility" and method == "torch":  # torch installed, the device there, its memory enough
+        torch_memory_check(f"one trial at d = {d}, `p` = {p_big} (feasibility, {model}, method 'torch')", d, p_big, K,
+                           model=model, device="auto" if device is None else device, max_memory=max_memory,
+                           copies=1 if scheduler is not None else jobs)
     return d, ps, trials, seed, jobs, n_boot, undecided_threshold
 
 
 def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility", K=None, embedding="gaussian",
                       method="ldp", store=None, executor=None, jobs=1, progress=None, n_boot=1000,
-                      undecided_threshold=0.05, m=None, scheduler=None, max_memory=None):
+                      undecided_threshold=0.05, m=None, scheduler=None, max_memory=None, device=None):
     """Run ``trials`` instances at each p in ``ps``, persist each verdict, estimate P(feasible) and p50.
 
     Every finished trial is committed to ``store`` (a path or ResultsStore) at once;
@@ -127,6 +137,9 @@ def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility",
     worker processes for this call, an address such as ``"tcp://host:8786"`` uses
     a running scheduler (:func:`capacity.sweeps.dask_executor`); the store stays in
     this process.  It excludes ``jobs > 1`` and ``executor`` (ValueError).
+
+    ``device`` ("cpu", "cuda" or "auto", the default) is where ``method="torch"`` runs; it is
+    not part of the stored tasks (verdicts are certified on the host whatever the device).
 
     Every argument and every task is validated, and the memory of the sweep estimated
     (``jobs`` solves at the largest p at once, plus the task list and results), before any
@@ -147,11 +160,12 @@ def simulate_capacity(model, d, ps, *, trials, seed=0, experiment="feasibility",
 
     d, ps, trials, seed, jobs, n_boot, undecided_threshold = _simulate_iv(
         model, d, ps, trials, seed, experiment, K, embedding, method, jobs, n_boot, undecided_threshold, m,
-        max_memory, executor, scheduler)
+        max_memory, executor, scheduler, device)
     extra = {} if m is None else {"m": m}
     tasks = [make_task(experiment, model, d, p, trial=t, seed=seed, K=K, embedding=embedding, method=method, **extra)
              for p in ps for t in range(trials)]
-    fn = run_trial if max_memory is None else functools.partial(run_trial, max_memory=max_memory)
+    kw = {k: v for k, v in (("max_memory", max_memory), ("device", device)) if v is not None}
+    fn = functools.partial(run_trial, **kw) if kw else run_trial
     with executor_for(scheduler, jobs=jobs) as dask:
         results = run_sweep(fn, tasks, store=store, executor=executor if dask is None else dask, jobs=jobs,
                             progress=progress)

@@ -22,16 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._resources import check_max_memory, check_memory, solve_memory, sweep_memory
+from .._torch import check_device
 from .._validation import check_bool, check_choice, check_int, check_real, show
 from ..results import Result
-from .feasibility import solve_feasibility
+from .feasibility import WARM_METHODS, solve_feasibility, torch_memory_check
 from .instances import EMBEDDINGS, MODELS
 from .nested import P_MAX_NESTED, make_nested_instance
 
 __all__ = ["ThresholdSearch", "ThresholdEstimate", "find_threshold", "estimate_thresholds", "median_ci",
            "make_threshold_task", "run_threshold_task", "METHODS"]
 
-METHODS = ("gram", "ldp", "highs")
+METHODS = ("gram", "ldp", "highs", "torch")
 _GALLOP = 0.02  # first gallop step as a fraction of p (doubles every step)
 
 
@@ -136,10 +137,14 @@ def median_ci(values, level=0.95):
     return best if best is not None else (float("nan"), float("nan"), 0.0)
 
 
-def _search_iv(model, d, seed, trial, embedding, p_start, method, max_solves, p_max):
+def _search_iv(model, d, seed, trial, embedding, p_start, method, max_solves, p_max, device=None):
     check_choice("model", model, MODELS)
     check_choice("embedding", embedding, EMBEDDINGS)
     check_choice("method", method, METHODS)
+    if device is not None:
+        check_device(device)
+        if method != "torch":
+            raise ValueError(f"`device` applies to method 'torch' only; got device={device!r} with method={method!r}")
     d = check_int("d", d, low=1, high=4096)
     seed = check_int("seed", seed, low=0)
     trial = check_int("trial", trial, low=0)
@@ -157,7 +162,7 @@ def _search_memory(model, d, method, p_start, p_max):
 
 
 def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=None, method="gram",
-                   warm_start=True, max_solves=60, p_max=P_MAX_NESTED, max_memory=None):
+                   warm_start=True, max_solves=60, p_max=P_MAX_NESTED, max_memory=None, device=None):
     """The threshold p* of nested instance ``trial``: gallop from ``p_start``, then bisect.
 
     Parameters
@@ -170,10 +175,10 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
     p_start : float, optional
         First p tried (e.g. a theory's prediction; only the cost depends on it, not p*).
         Default 2 (then the search gallops up from there).
-    method : {"gram", "ldp", "highs"}
+    method : {"gram", "ldp", "highs", "torch"}
         Feasibility engine (:func:`~capacity.simulate.feasibility.solve_feasibility`).
     warm_start : bool
-        Gram engine: start each solve from the previous solve's working set.
+        Gram and torch engines: start each solve from the previous solve's working set.
     max_solves : int
         Budget of certified solves (status 2 when exhausted).
     p_max : int
@@ -181,6 +186,8 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
     max_memory : int, optional
         Bytes each solve may use (default :func:`capacity._resources.default_memory_limit`);
         a solve whose estimate exceeds it is refused (:class:`~capacity.exceptions.ResourceLimitError`).
+    device : {"cpu", "cuda", "auto"}, optional
+        Torch engine only: where it runs (default "auto"; see ``solve_feasibility``).
 
     Returns
     -------
@@ -193,9 +200,10 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
     (True, True, True)
     """
     d, seed, trial, p, max_solves, p_max = _search_iv(model, d, seed, trial, embedding, p_start, method,
-                                                      max_solves, p_max)
+                                                      max_solves, p_max, device)
     warm_start = check_bool("warm_start", warm_start)
     check_max_memory(max_memory)
+    dev = {"device": device} if device is not None else {}
     t0 = time.perf_counter()
     lower, upper = 1, None
     solves, pairs = [], None
@@ -206,9 +214,9 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
             status, message = 2, f"no threshold after {max_solves} solves (bracket [{lower}, {upper}])"
             break
         inst = make_nested_instance(model, d, p, embedding=embedding, seed=seed, trial=trial)
-        extra = {"initial_pairs": pairs} if (warm_start and method == "gram" and pairs is not None) else {}
-        res = solve_feasibility(inst, method=method, max_memory=max_memory, **extra)
-        if method == "gram":
+        extra = {"initial_pairs": pairs} if (warm_start and method in WARM_METHODS and pairs is not None) else {}
+        res = solve_feasibility(inst, method=method, max_memory=max_memory, **extra, **dev)
+        if method in WARM_METHODS:
             pairs = res.working_set
         solves.append({"p": p, "verdict": res.verdict, "seconds": res.seconds, "rounds": res.rounds,
                        "n_rows": res.n_rows})
@@ -247,8 +255,9 @@ def make_threshold_task(model, d, *, trial, seed, embedding="gaussian", method="
             "p_start": None if p_start is None else int(round(p_start))}
 
 
-def run_threshold_task(task, *, max_memory=None):
-    """One threshold search as a function of its JSON task (for :func:`capacity.sweeps.run_sweep`)."""
+def run_threshold_task(task, *, max_memory=None, device=None):
+    """One threshold search as a function of its JSON task (for :func:`capacity.sweeps.run_sweep`);
+    ``device`` (method "torch" only) is not part of the task."""
     if not isinstance(task, Mapping):
         raise TypeError(f"`task` must be a dict made by make_threshold_task; got {show(task)}")
     keys = ("model", "d", "seed", "trial", "embedding", "p_start", "method")
@@ -258,12 +267,12 @@ def run_threshold_task(task, *, max_memory=None):
                          f"make_threshold_task)")
     return find_threshold(task["model"], task["d"], seed=task["seed"], trial=task["trial"],
                           embedding=task["embedding"], p_start=task["p_start"], method=task["method"],
-                          max_memory=max_memory).to_dict()
+                          max_memory=max_memory, device=device).to_dict()
 
 
 def estimate_thresholds(model, d, *, instances, seed=0, embedding="gaussian", method="gram", p_start=None,
                         store=None, executor=None, jobs=1, scheduler=None, progress=None, level=0.95,
-                        max_memory=None):
+                        max_memory=None, device=None):
     """Thresholds of ``instances`` nested instances, each committed to ``store`` as it finishes.
 
     Rerunning the same call resumes: instances already in the store are read back, not
@@ -274,7 +283,10 @@ def estimate_thresholds(model, d, *, instances, seed=0, embedding="gaussian", me
     Every argument is validated and the memory estimated (``jobs`` searches at once, each
     up to a solve at p = max(p_start, d^2)) before any search starts; an estimate above
     ``max_memory`` (bytes; default :func:`capacity._resources.default_memory_limit`) is a
-    :class:`~capacity.exceptions.ResourceLimitError`.
+    :class:`~capacity.exceptions.ResourceLimitError`.  ``method="torch"`` runs on ``device``
+    ("cpu", "cuda" or "auto", the default), resolved here first (no torch: ImportError; "cuda"
+    without a GPU: ValueError) and, on a GPU, its memory checked for ``jobs`` of that largest
+    solve at once (the workers share the GPU).  The device is not part of the stored tasks.
 
     Returns
     -------
@@ -290,7 +302,7 @@ def estimate_thresholds(model, d, *, instances, seed=0, embedding="gaussian", me
     from ..sweeps.runner import run_sweep
 
     instances = check_int("instances", instances, low=1, high=10**6)
-    d, _, _, p0, _, _ = _search_iv(model, d, seed, 0, embedding, p_start, method, 1, P_MAX_NESTED)
+    d, _, _, p0, _, _ = _search_iv(model, d, seed, 0, embedding, p_start, method, 1, P_MAX_NESTED, device)
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     jobs = check_int("jobs", jobs, low=1)
     if scheduler is not None and executor is not None:
@@ -302,9 +314,14 @@ def estimate_thresholds(model, d, *, instances, seed=0, embedding="gaussian", me
                  max_memory)
     check_memory(f"{instances} threshold searches (`instances`), {jobs} at once",
                  sweep_memory(per_search, instances, jobs), max_memory)
+    if method == "torch":
+        torch_memory_check(f"one threshold search at d = {d} (a solve at p = {p_reach}, method 'torch')", d, p_reach,
+                           p_reach - 1, model=model, device="auto" if device is None else device,
+                           max_memory=max_memory, copies=1 if scheduler is not None else jobs)
     tasks = [make_threshold_task(model, d, trial=t, seed=seed, embedding=embedding, method=method, p_start=p_start)
              for t in range(instances)]
-    fn = run_threshold_task if max_memory is None else functools.partial(run_threshold_task, max_memory=max_memory)
+    kw = {k: v for k, v in (("max_memory", max_memory), ("device", device)) if v is not None}
+    fn = functools.partial(run_threshold_task, **kw) if kw else run_threshold_task
     with executor_for(scheduler, jobs=jobs) as dask:
         results = run_sweep(fn, tasks, store=store, executor=executor if dask is None else dask,
                             jobs=jobs, progress=progress)

@@ -3,7 +3,8 @@
 A task is a dict with keys ``experiment`` ("feasibility", "margin", "hebbian",
 "two-layer-frozen" or "two-layer"), ``model``, ``d``, ``p``, ``K`` (None for the
 default p - 1), ``embedding``, ``seed``, ``trial``; for feasibility also ``method``,
-for the two-layer experiments also ``m`` (hidden width).  The result is a JSON-ready
+for the two-layer experiments also ``m`` (hidden width); where a "torch" feasibility task
+runs (``device``) is an argument of :func:`run_trial`, not part of the task.  The result is a JSON-ready
 dict that always contains ``verdict`` ("feasible", "infeasible", "undecided";
 Hebbian: whether all associations are recalled) so the same estimation code serves
 every experiment.
@@ -15,6 +16,7 @@ the generic estimator fails such points loudly instead of guessing.
 """
 from collections.abc import Mapping
 
+from .._torch import check_device
 from .._validation import check_choice, check_int, show
 from .feasibility import METHODS, solve_feasibility
 from .hebbian import hebbian_recall
@@ -104,18 +106,29 @@ def make_task(experiment, model, d, p, *, trial, seed, K=None, embedding="gaussi
     return check_task(task)
 
 
-def run_trial(task, *, max_memory=None):
+def run_trial(task, *, max_memory=None, device=None):
     """Run one task (top-level and picklable, for process pools and Dask).
 
     The task is validated first (:func:`check_task`); ``max_memory`` (bytes, default
     :func:`capacity._resources.default_memory_limit`) bounds the solve's estimated peak.
+    ``device`` ("cpu", "cuda" or "auto"; default "auto") is where a feasibility task with
+    method "torch" runs; it is not part of the task (the verdict is certified on the host
+    whatever the device, so a stored trial is reused on any device), and it is refused for
+    any other task.
     """
     task = check_task(task)
     exp = task["experiment"]
+    if device is not None:
+        check_device(device)
+        if exp != "feasibility" or task["method"] != "torch":
+            raise ValueError(f"`device` applies to feasibility tasks with method 'torch' only; got device={device!r} "
+                             f"for experiment {exp!r}" + (f" with method {task['method']!r}"
+                                                          if exp == "feasibility" else ""))
     inst = make_instance(task["model"], task["d"], task["p"], K=task["K"], embedding=task["embedding"],
                          seed=task["seed"], trial=task["trial"])
     if exp == "feasibility":
-        return solve_feasibility(inst, method=task["method"], max_memory=max_memory).to_dict()
+        extra = {} if device is None else {"device": device}
+        return solve_feasibility(inst, method=task["method"], max_memory=max_memory, **extra).to_dict()
     if exp == "margin":
         return solve_max_margin(inst, max_memory=max_memory).to_dict()
     if exp in _TWO_LAYER:
