@@ -6,6 +6,7 @@ value), that the message is a single line, and that it names the argument in bac
 check were missing carry a tiny size, so that a regression fails fast rather than slowly.
 """
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -140,6 +141,11 @@ CASES = [
     ("run_trial-method", lambda: run_trial(_task(method="simplex")), ValueError, "method"),
     ("run_trial-experiment", lambda: run_trial(_task(experiment="fit")), ValueError, "experiment"),
     ("run_trial-unknown-key", lambda: run_trial(_task(colour="red")), ValueError, "task"),
+    ("run_trial-device-not-torch", lambda: run_trial(TASK, device="cpu"), ValueError, "device"),
+    ("run_trial-device-str", lambda: run_trial(_task(method="torch"), device="tpu"), ValueError, "device"),
+    ("run_trial-device-int", lambda: run_trial(_task(method="torch"), device=1), TypeError, "device"),
+    ("run_trial-device-hebbian", lambda: run_trial(make_task("hebbian", "decoupled", 4, 6, trial=0, seed=1),
+                                                   device="cpu"), ValueError, "device"),
     # --- simulate: solvers on one instance -------------------------------------------------------
     ("solve_feasibility-none", lambda: solve_feasibility(None), TypeError, "inst"),
     ("solve_feasibility-str", lambda: solve_feasibility("x"), TypeError, "inst"),
@@ -161,6 +167,14 @@ CASES = [
      "initial_pairs"),
     ("solve_feasibility-initial_pairs-ldp",
      lambda: solve_feasibility(INST, initial_pairs=np.array([[0, 1]])), ValueError, "initial_pairs"),
+    ("solve_feasibility-initial_pairs-highs",
+     lambda: solve_feasibility(INST, method="highs", initial_pairs=np.array([[0, 1]])), ValueError, "initial_pairs"),
+    ("solve_feasibility-device-not-torch", lambda: solve_feasibility(INST, method="gram", device="cuda"), ValueError,
+     "device"),
+    ("solve_feasibility-device-default-method", lambda: solve_feasibility(INST, device="cpu"), ValueError, "device"),
+    ("solve_feasibility-device-gpu", lambda: solve_feasibility(INST, method="torch", device="gpu"), ValueError,
+     "device"),
+    ("solve_feasibility-device-int", lambda: solve_feasibility(INST, method="torch", device=0), TypeError, "device"),
     ("solve_feasibility-max_memory-neg", lambda: solve_feasibility(INST, max_memory=-1), ValueError,
      "max_memory"),
     ("solve_feasibility-max_memory-str", lambda: solve_feasibility(INST, max_memory="8G"), TypeError,
@@ -181,6 +195,8 @@ CASES = [
     ("solve_two_layer-cert_tol-neg", lambda: solve_two_layer(INST, 2, cert_tol=-1.0), ValueError, "cert_tol"),
     # --- simulate: sweeps -------------------------------------------------------------------
     ("simulate_capacity-model", _sim(model="foo"), ValueError, "model"),
+    ("simulate_capacity-device-not-torch", _sim(device="cpu"), ValueError, "device"),
+    ("simulate_capacity-device-str", _sim(method="torch", device="tpu"), ValueError, "device"),
     ("simulate_capacity-model-none", _sim(model=None), TypeError, "model"),
     ("simulate_capacity-d-zero", _sim(d=0), ValueError, "d"),
     ("simulate_capacity-d-str", _sim(d="16"), TypeError, "d"),
@@ -222,6 +238,15 @@ CASES = [
     ("find_threshold-p_start-neg", lambda: find_threshold("decoupled", 4, p_start=-5), ValueError, "p_start"),
     ("find_threshold-max_solves-zero", lambda: find_threshold("decoupled", 4, max_solves=0), ValueError,
      "max_solves"),
+    ("find_threshold-device-not-torch", lambda: find_threshold("decoupled", 4, device="cpu"), ValueError, "device"),
+    ("find_threshold-device-gpu", lambda: find_threshold("decoupled", 4, method="torch", device="gpu"), ValueError,
+     "device"),
+    ("estimate_thresholds-device-not-torch",
+     lambda: estimate_thresholds("decoupled", 4, instances=1, progress=False, method="ldp", device="auto"),
+     ValueError, "device"),
+    ("estimate_thresholds-device-none-str",
+     lambda: estimate_thresholds("decoupled", 4, instances=1, progress=False, method="torch", device=["cpu"]),
+     TypeError, "device"),
     # --- simulate: estimation ---------------------------------------------------------------
     ("binomial_ci-k-gt-n", lambda: binomial_ci(5, 3), ValueError, "k"),
     ("binomial_ci-level", lambda: binomial_ci(1, 3, level=1.5), ValueError, "level"),
@@ -238,6 +263,47 @@ CASES = [
     ("median_ci-level", lambda: median_ci([1, 2, 3], level=0.0), ValueError, "level"),
     ("median_ci-values-str", lambda: median_ci("abc"), TypeError, "values"),
 ]
+
+
+def _torch_state():
+    """(torch importable, a CUDA device visible)."""
+    try:
+        import torch
+    except ImportError:
+        return False, False
+    return True, bool(torch.cuda.is_available())
+
+
+TORCH_CALLS = [
+    ("solve_feasibility", lambda dev: solve_feasibility(INST, method="torch", **dev)),
+    ("run_trial", lambda dev: run_trial(_task(method="torch"), **dev)),
+    ("find_threshold", lambda dev: find_threshold("decoupled", 4, method="torch", **dev)),
+    ("estimate_thresholds",
+     lambda dev: estimate_thresholds("decoupled", 4, instances=1, progress=False, method="torch", **dev)),
+]
+
+
+@pytest.mark.parametrize("call", [c[1] for c in TORCH_CALLS], ids=[c[0] for c in TORCH_CALLS])
+def test_method_torch_without_torch_is_one_import_error(call, monkeypatch):
+    """Without torch (blocked here as if not installed), method "torch" is an ImportError naming the method and
+    the install command, raised before any work, whatever the device."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    for dev in ({}, {"device": "cpu"}, {"device": "cuda"}):
+        with pytest.raises(ImportError) as info:
+            call(dev)
+        msg = str(info.value)
+        assert "\n" not in msg and "`method` 'torch'" in msg and "pip install torch" in msg, msg
+
+
+@pytest.mark.parametrize("call", [c[1] for c in TORCH_CALLS], ids=[c[0] for c in TORCH_CALLS])
+def test_device_cuda_without_a_gpu_is_one_value_error(call):
+    has_torch, has_gpu = _torch_state()
+    if not has_torch or has_gpu:
+        pytest.skip("needs torch and no visible GPU")
+    with pytest.raises(ValueError) as info:
+        call({"device": "cuda"})
+    msg = str(info.value)
+    assert "\n" not in msg and "`device`" in msg and "no CUDA device" in msg, msg
 
 
 @pytest.mark.parametrize("call, exc, name", [c[1:] for c in CASES], ids=[c[0] for c in CASES])

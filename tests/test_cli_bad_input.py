@@ -205,6 +205,13 @@ SIMULATE = [
     C("simulate", ["--d", "16", "--p", "40000", "--trials", "1", "--no-store"], "--max-memory"),
     C("simulate", ["--d", "8", "--p", "30", "--trials", "2", "--max-memory", "1K", "--no-store"], "--max-memory"),
     C("simulate", ["--d", "8", "--p", "30", "--trials", "1000000000", "--no-store"], "--trials"),
+    C("simulate", ["--d", "6", "--p", "5", "--device", "cpu"], "--device applies to --method torch"),
+    C("simulate", ["--d", "6", "--p", "5", "--method", "gram", "--device", "cuda"], "--device"),
+    C("simulate", ["--d", "6", "--p", "5", "--method", "torch", "--device", "gpu"], "--device"),
+    C("simulate", ["--d", "6", "--p", "5", "--method", "torch", "--device", "cpu", "--device", "cpu"], "--device"),
+    C("simulate", ["--d", "6", "--p", "5", "--method", "torch", "--margin"], "--method torch"),
+    C("simulate", ["--d", "6", "--p", "5", "--model", "hebbian", "--method", "torch"], "--method torch"),
+    C("simulate", ["--d", "6", "--p", "5", "--method", "torh"], "did you mean torch?"),
 ]
 
 THRESHOLD = [
@@ -231,6 +238,10 @@ THRESHOLD = [
     C("threshold", ["--d", "8", "--store", "{nofolder}"], "--store"),
     C("threshold", ["--d", "8", "--max-memory", "lots"], "--max-memory"),
     C("threshold", ["--d", "8", "--max-memory", "1K", "--no-store"], "--max-memory"),
+    C("threshold", ["--d", "8", "--device", "cpu"], "--device applies to --method torch"),
+    C("threshold", ["--d", "8", "--method", "ldp", "--device", "auto"], "--device"),
+    C("threshold", ["--d", "8", "--method", "torch", "--device", "tpu"], "--device"),
+    C("threshold", ["--d", "8", "--method", "torch", "--devic", "cpu"], "did you mean --device?"),
 ]
 
 FIGURES = [
@@ -322,6 +333,58 @@ def test_bad_input(argv, needle, prefix, code, files, capsys):
     status = cli.main(_argv(argv, files))
     out, err = capsys.readouterr()
     _check(status, out, err, code=code, prefix=prefix, needle=needle)
+
+
+# --------------------------------------------------------------------------- --method torch: torch and the GPU
+
+
+def _torch_state():
+    """(torch importable, a CUDA device visible)."""
+    try:
+        import torch
+    except ImportError:
+        return False, False
+    return True, bool(torch.cuda.is_available())
+
+
+TORCH_ARGV = {"simulate": ["simulate", "--d", "6", "--p", "5", "--method", "torch"],
+              "threshold": ["threshold", "--d", "8", "--method", "torch"]}
+
+
+@pytest.mark.parametrize("sub", list(TORCH_ARGV))
+@pytest.mark.parametrize("device", [None, "cpu", "cuda", "auto"])
+def test_method_torch_without_torch_exits_2(sub, device, files, capsys, monkeypatch):
+    """Without torch (blocked here as if not installed): one line naming --method and the install command."""
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    argv = TORCH_ARGV[sub] + ([] if device is None else ["--device", device])
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    _check(status, out, err, code=2, prefix=f"capacity {sub}", needle="--method 'torch' needs torch")
+    assert "pip install torch" in err
+
+
+@pytest.mark.parametrize("sub", list(TORCH_ARGV))
+def test_device_cuda_without_a_gpu_exits_2(sub, files, capsys):
+    has_torch, has_gpu = _torch_state()
+    if not has_torch or has_gpu:
+        pytest.skip("needs torch and no visible GPU")
+    status = cli.main(TORCH_ARGV[sub] + ["--device", "cuda"])
+    out, err = capsys.readouterr()
+    _check(status, out, err, code=2, prefix=f"capacity {sub}", needle="--device is 'cuda' but torch")
+
+
+def test_gpu_memory_refusal_exits_2(files, capsys, monkeypatch):
+    """A search whose solves would not fit in the GPU (stood in for here: a 4 GiB 'cuda' device): exit 2, one line
+    naming --device, before any work."""
+    torch = pytest.importorskip("torch")
+    from capacity import _torch
+
+    monkeypatch.setattr(_torch, "resolve_device", lambda device="auto", what="": torch.device("cuda"))
+    monkeypatch.setattr(_torch, "device_memory", lambda device: 4 << 30)
+    status = cli.main(["threshold", "--d", "160", "--method", "torch", "--device", "cuda", "--max-memory", "100T",
+                       "--no-store"])
+    out, err = capsys.readouterr()
+    _check(status, out, err, code=2, prefix="capacity threshold", needle="on cuda, over its 4 GiB (--device)")
 
 
 # --------------------------------------------------------------------------- numerical trouble: exit 1

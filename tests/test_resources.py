@@ -105,3 +105,103 @@ def test_hebbian_estimate_is_an_upper_ish_bound():
     peak = _measured(lambda: hebbian_recall(inst))
     est = solve_memory(16, 600, experiment="hebbian") - _resources._BASE_BYTES
     assert peak <= est <= 6 * peak, (peak, est)
+
+
+# --- the torch engine: host and GPU estimates -----------------------------------------------------------
+_RSS_SCRIPT = """
+import json, resource, sys
+import torch
+torch.set_num_threads(1)
+from capacity.simulate import make_instance, solve_feasibility
+d, p = int(sys.argv[1]), int(sys.argv[2])
+solve_feasibility(make_instance("decoupled", 4, 8, seed=1), method="torch", device="cpu")  # warm up
+inst = make_instance("decoupled", d, p, seed=1)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+res = solve_feasibility(inst, method="torch", device="cpu")
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"verdict": res.verdict, "growth": (after - before) * 1024}))
+"""
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@pytest.mark.parametrize("d, p", [(40, 260)])
+def test_torch_cpu_estimate_is_an_upper_ish_bound(d, p):
+    """Device "cpu": the torch tensors live in host memory, which tracemalloc does not see; the growth of the
+    peak resident size of a fresh process (Linux: ru_maxrss in KiB) must stay below the estimate."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("ru_maxrss in KiB is Linux's convention")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OPENBLAS_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(d), str(p)], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    growth = json.loads(out.stdout.strip().splitlines()[-1])["growth"]
+    est = solve_memory(d, p, method="torch") - _resources._BASE_BYTES
+    # measured 2.0-2.3x at d = 32-48 (decoupled and coupled); at d <= 24 the growth is lost in the imports' peak
+    assert 0 < growth <= est <= 8 * growth, (growth, est)
+
+
+def test_gpu_estimate_refuses_up_front(monkeypatch):
+    """On a GPU (stood in for here: a 4 GiB 'cuda' device), a solve whose device estimate exceeds the GPU's
+    memory is refused before any work with a one-line ResourceLimitError naming `device`."""
+    torch = pytest.importorskip("torch")
+    from capacity import _torch
+    from capacity.simulate import find_threshold
+
+    monkeypatch.setattr(_torch, "resolve_device", lambda device="auto", what="": torch.device("cuda"))
+    monkeypatch.setattr(_torch, "device_memory", lambda device: 4 << 30)
+    assert _resources.torch_device_memory(96, 1113, model="coupled", device_memory=4 << 30) < 4 << 30
+    big = make_instance("coupled", 160, 2600, seed=0)  # 25601^2 doubles: 4.9 GiB
+    need = _resources.torch_device_memory(160, 2600, model="coupled", device_memory=4 << 30)
+    assert need > 4 << 30
+    for call in (lambda: solve_feasibility(big, method="torch", device="cuda"),
+                 lambda: find_threshold("coupled", 160, method="torch", device="cuda", p_start=2600)):
+        with pytest.raises(ResourceLimitError) as info:
+            call()
+        msg = str(info.value)
+        assert "\n" not in msg and "`device`" in msg and "on cuda" in msg and "over its 4 GiB" in msg, msg
+
+
+def test_gpu_estimate_counts_the_jobs_sharing_the_gpu(monkeypatch):
+    """Threshold searches on `jobs` workers share one GPU: the device check counts `jobs` solves."""
+    torch = pytest.importorskip("torch")
+    from capacity import _torch
+
+    monkeypatch.setattr(_torch, "resolve_device", lambda device="auto", what="": torch.device("cuda"))
+    monkeypatch.setattr(_torch, "device_memory", lambda device: 2 << 30)
+    one = _resources.torch_device_memory(56, 56 * 56, model="coupled", device_memory=2 << 30)
+    assert one + (512 << 20) < 2 << 30 < 3 * one  # one search fits, three do not
+    with pytest.raises(ResourceLimitError, match="`device`"):
+        estimate_thresholds("coupled", 56, instances=3, jobs=3, method="torch", device="cuda", progress=False)
+    import capacity.sweeps.runner as runner
+
+    def started(*args, **kwargs):
+        raise RuntimeError("work started")
+
+    monkeypatch.setattr(runner, "run_sweep", started)
+    with pytest.raises(RuntimeError, match="work started"):  # jobs = 1 passes the check and would start
+        estimate_thresholds("coupled", 56, instances=3, jobs=1, method="torch", device="cuda", progress=False)
+
+
+def test_device_estimate_counts_the_factor_and_the_cache():
+    from capacity._resources import torch_competitor_cache, torch_device_memory
+
+    for d, p in [(64, 564), (128, 1813), (256, 5993)]:
+        n1 = d * d + 1
+        for model in ("coupled", "decoupled"):
+            est = torch_device_memory(d, p, model=model, device_memory=80 << 30)
+            assert est >= 1.25 * 8 * n1 ** 2
+    # decoupled blocks: kept on a GPU up to 40 % of its memory, on the CPU up to 1 GiB (as the gram engine)
+    assert torch_competitor_cache(1813, 1812, 128, device_memory=80 << 30) == 1813 * 1812 * 128 * 8
+    assert torch_competitor_cache(5993, 5992, 256, device_memory=80 << 30) == 0
+    assert torch_competitor_cache(1813, 1812, 128) == 0
+    assert torch_competitor_cache(564, 563, 64, model="coupled", device_memory=80 << 30) == 0
+    with_cache = torch_device_memory(128, 1813, device_memory=80 << 30)
+    assert with_cache - torch_device_memory(128, 1813, device_memory=1 << 30) >= 1813 * 1812 * 128 * 8 * 0.9

@@ -20,7 +20,8 @@ __all__ += ["PROG", "EXIT_OK", "EXIT_NUMERICAL", "EXIT_USAGE", "EXIT_BROKEN_PIPE
             "StoreOnce", "StoreListOnce", "add_subcommand", "parse_number", "parse_list", "parse_int", "parse_grid",
             "parse_size", "library_message", "flag_message", "suggestion", "unrecognized_message",
             "add_executor_flags", "parse_executor", "sweep_errors", "executor_error", "add_store_flags",
-            "parse_store", "store_rows", "report_store", "add_progress_flag", "add_memory_flag", "parse_max_memory"]
+            "parse_store", "store_rows", "report_store", "add_progress_flag", "add_memory_flag", "parse_max_memory",
+            "add_device_flag", "parse_device"]
 
 PROG = "capacity"
 
@@ -280,8 +281,8 @@ def sweep_errors(store, unit="trial"):
         raise error from None
     except StoreError as exc:
         raise CommandError(flag_message(exc, "--store", {"path": "--store"})) from None
-    except ResourceLimitError as exc:
-        raise CommandError(flag_message(exc, "--max-memory")) from None
+    except ResourceLimitError as exc:  # host memory (--max-memory) or a GPU's (--device)
+        raise CommandError(flag_message(exc, "--device" if "`device`" in str(exc) else "--max-memory")) from None
     except (ValueError, TypeError) as exc:
         raise CommandError(library_message(exc)) from None
     except SweepError as exc:
@@ -383,3 +384,29 @@ def parse_max_memory(args):
     if args.max_memory is None:
         return {}
     return {"max_memory": parse_size("--max-memory", args.max_memory)}
+
+
+def add_device_flag(sub):
+    """``--device cpu|cuda|auto`` for ``--method torch`` (read it with :func:`parse_device`)."""
+    sub.add_argument("--device", action=StoreOnce, choices=("cpu", "cuda", "auto"), default=None,
+                     help="where --method torch runs: cpu, cuda (a GPU; an error without one) or auto (default: cuda "
+                          "when torch sees a GPU, else cpu); only with --method torch")
+
+
+def parse_device(args):
+    """``{"device": value}`` for the library when --device is given with --method torch, else ``{}`` (the
+    library's default, "auto").  --device without --method torch is a conflict; with --method torch, a
+    missing torch (naming --method) and --device cuda without a GPU (naming --device) are one-line errors,
+    all before any work (exit 2)."""
+    if args.method != "torch":
+        if args.device is not None:
+            raise CommandError(f"--device applies to --method torch only; got --device {args.device} with --method "
+                               f"{args.method}")
+        return {}
+    from .._torch import resolve_device
+
+    try:
+        resolve_device(args.device or "auto", what="`method` 'torch'")
+    except (ImportError, TypeError, ValueError) as exc:
+        raise CommandError(library_message(exc)) from None
+    return {} if args.device is None else {"device": args.device}

@@ -8,10 +8,10 @@ printed beside the estimate and never fed back into it.
 import sys
 import warnings
 
-from ._common import (EXIT_OK, PROG, CommandError, StoreListOnce, StoreOnce, add_executor_flags, add_memory_flag,
-                      add_progress_flag, add_store_flags, add_subcommand, parse_executor, parse_grid, parse_int,
-                      parse_max_memory, parse_store, print_csv, print_json, print_table, report_store, store_rows,
-                      sweep_errors)
+from ._common import (EXIT_OK, PROG, CommandError, StoreListOnce, StoreOnce, add_device_flag, add_executor_flags,
+                      add_memory_flag, add_progress_flag, add_store_flags, add_subcommand, parse_device, parse_executor,
+                      parse_grid, parse_int, parse_max_memory, parse_store, print_csv, print_json, print_table,
+                      report_store, store_rows, sweep_errors)
 
 MODELS = ("decoupled", "coupled", "hebbian", "two-layer-frozen", "two-layer")
 
@@ -83,7 +83,11 @@ def run(args, out=None):
         raise CommandError(f"--m applies to --model two-layer-frozen or two-layer; got --model {args.model}")
     if competitors == "coupled" and K is not None:
         raise CommandError("--K is fixed to p - 1 in the coupled model; omit it")
+    if args.method == "torch" and experiment != "feasibility":
+        raise CommandError(f"--method torch applies to --model decoupled or coupled without --margin; got --model "
+                           f"{args.model}" + (" --margin" if args.margin else ""))
     extra = parse_max_memory(args)
+    extra.update(parse_device(args))
     if two_layer:
         extra["m"] = m
     store = args.store_path = parse_store(args, "results.sqlite")
@@ -164,6 +168,7 @@ examples:
   capacity simulate --model two-layer-frozen --d 16 --m 8 --p 30:42:3 --trials 20
   capacity simulate --d 16 --p 50:80:3 --csv > p_feasible.csv
   capacity simulate --d 128 --p 1800 --trials 4 --max-memory 64G --no-progress
+  capacity simulate --d 96 --p 1050:1170:30 --trials 8 --method torch --device cuda
 
 At the end of a stored run, stderr says how many trials were reused from --store
 and how many were computed now.
@@ -191,9 +196,11 @@ def add(subparsers):
     sub.add_argument("--K", action=StoreOnce, metavar="K", help="decoupled competitors per input (default p - 1)")
     sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian",
                      help="N(0, I/d) entries (default) or uniform on the unit sphere")
-    sub.add_argument("--method", choices=("ldp", "gram", "highs"), default="ldp",
+    sub.add_argument("--method", choices=("ldp", "gram", "highs", "torch"), default="ldp",
                      help="working-set engine: Lawson-Hanson LDP/NNLS (default; fastest at d <= 12), "
-                          "gram (the same NNLS in Gram form, warm-started; fastest from d = 16) or the HiGHS LP")
+                          "gram (the same NNLS in Gram form, warm-started; fastest from d = 16 on a CPU), the HiGHS "
+                          "LP, or torch (the gram engine in torch on --device; needs pip install torch)")
+    add_device_flag(sub)
     add_store_flags(sub, "trial")
     add_executor_flags(sub)
     add_memory_flag(sub)

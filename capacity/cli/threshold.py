@@ -8,9 +8,9 @@ starting point (it changes the cost, never a threshold) and printed beside p50.
 import math
 import sys
 
-from ._common import (EXIT_OK, PROG, StoreOnce, add_executor_flags, add_memory_flag, add_progress_flag,
-                      add_store_flags, add_subcommand, parse_executor, parse_int, parse_max_memory, parse_store,
-                      print_json, report_store, store_rows, sweep_errors)
+from ._common import (EXIT_OK, PROG, StoreOnce, add_device_flag, add_executor_flags, add_memory_flag,
+                      add_progress_flag, add_store_flags, add_subcommand, parse_device, parse_executor, parse_int,
+                      parse_max_memory, parse_store, print_json, report_store, store_rows, sweep_errors)
 
 MODELS = ("decoupled", "coupled")
 
@@ -22,6 +22,7 @@ def run(args, out=None):
     seed = parse_int("--seed", args.seed or "0", 0)
     jobs, scheduler = parse_executor(args)
     extra = parse_max_memory(args)
+    extra.update(parse_device(args))
     store = args.store_path = parse_store(args, "results.sqlite")
     before = store_rows(store)
 
@@ -73,6 +74,7 @@ examples:
   capacity threshold --model coupled --d 32 --instances 40 --jobs 2 --json
   capacity threshold --model coupled --d 48 --instances 40 --scheduler local:2
   capacity threshold --d 128 --instances 10 --max-memory 64G --no-progress
+  capacity threshold --d 96 --instances 8 --method torch --device cuda
 
 At the end of a stored run, stderr says how many instances were reused from
 --store and how many were computed now.
@@ -92,9 +94,11 @@ def add(subparsers):
     sub.add_argument("--seed", action=StoreOnce, metavar="S", help="base seed (default 0)")
     sub.add_argument("--embedding", choices=("gaussian", "sphere"), default="gaussian",
                      help="N(0, I/d) entries (default) or uniform on the unit sphere")
-    sub.add_argument("--method", choices=("gram", "ldp", "highs"), default="gram",
+    sub.add_argument("--method", choices=("gram", "ldp", "highs", "torch"), default="gram",
                      help="feasibility engine: gram (default; warm-started from the previous p's working set), "
-                          "ldp or the HiGHS LP")
+                          "ldp, the HiGHS LP, or torch (the gram engine in torch on --device, warm-started too; "
+                          "needs pip install torch)")
+    add_device_flag(sub)
     add_store_flags(sub, "instance")
     add_executor_flags(sub, jobs_help="worker processes (default 1; one instance per task)")
     add_memory_flag(sub)
