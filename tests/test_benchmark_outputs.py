@@ -29,7 +29,7 @@ TIMING = re.compile(r"this invocation:|invocation took|this call took|total run 
                     r"|last invocation", re.IGNORECASE)
 
 #: scripts that write a report file (their own results .md or docs/agreement.md)
-REPORT_SCRIPTS = ("agreement_table", "results_hebbian", "results_listwise", "results_mechanism", "results_nets_n1",
+REPORT_SCRIPTS = ("agreement_table", "results_accuracy", "results_hebbian", "results_listwise", "results_mechanism", "results_nets_n1",
                   "results_nets_n2", "results_nets_n3", "results_nets_n4", "results_nets_n5",
                   "results_nets_pathstar", "results_nets_probes", "results_thresholds", "results_two_layer")
 
@@ -88,7 +88,7 @@ def test_timing_pattern_catches_the_old_lines():
 
 
 #: every committed report (those without a store are recomputed by a rerun, so they too must hold no timing)
-ALL_REPORTS = STORE_REPORTS + ("hebbian", "listwise")
+ALL_REPORTS = STORE_REPORTS + ("accuracy", "hebbian", "listwise")
 
 
 @pytest.mark.parametrize("name", ALL_REPORTS)
