@@ -19,8 +19,10 @@ MODELS = ("decoupled", "hebbian", "two-layer-frozen", "two-layer", "listwise")
 _MODES = {
     "d": {
         "flag": "--d",
-        "keys": ("d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K", "n_params"),
-        "columns": ("d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K"),
+        "keys": ("d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K", "n_params",
+                 "facts_per_param", "bits_per_param"),
+        "columns": ("d", "kappa", "p_c", "alpha_c", "p_log_p_over_d2", "p_leading", "K", "facts_per_param",
+                    "bits_per_param"),
         "notes": {
             "d": "embedding dimension (N = d^2 parameters)",
             "kappa": "margin",
@@ -29,6 +31,8 @@ _MODES = {
             "p_log_p_over_d2": "p_c ln(p_c) / d^2",
             "p_leading": "leading-order asymptotics: the p solving p ln p = d^2 / 2",
             "K": "competitors per input, K = p_c - 1",
+            "facts_per_param": "p_c / d^2",
+            "bits_per_param": "p_c log2(p_c) / d^2 (each fact picks one of p_c targets; -> 1/(2 ln 2))",
         },
     },
     "p": {
@@ -56,6 +60,23 @@ _MODES = {
             "abserr": "error estimate of E dist^2",
         },
     },
+}
+
+# --d with --accuracy A (docs/accuracy.md §1-2): the printed keys, in this order.
+_ACCURACY_KEYS = ("d", "accuracy", "kappa", "p", "p_se", "p_c_exact", "alpha", "K", "facts_per_param",
+                  "bits_per_param", "n_samples")
+_ACCURACY_NOTES = {
+    "d": "embedding dimension (N = d^2 parameters)",
+    "accuracy": "fraction of facts recalled, A = 1 - epsilon",
+    "kappa": "margin",
+    "p": "capacity at accuracy A: the p solving p = d^2 alpha(1 - A; p - 1) (replica-symmetric)",
+    "p_se": "Monte Carlo standard error of p (0 at A = 1: exact)",
+    "p_c_exact": "capacity with every fact recalled, p_c(d) (A = 1)",
+    "alpha": "load alpha(epsilon; K, kappa) at K = p - 1",
+    "K": "competitors per input, K = p - 1",
+    "facts_per_param": "p / d^2",
+    "bits_per_param": "p [log2 p - H2(eps) - eps log2(p - 1)] / d^2 (Fano; p log2 p / d^2 at A = 1)",
+    "n_samples": "exact dist^2 samples for the tail (0 at A = 1)",
 }
 
 # Other memories: each answers --d (listwise also --K); the printed keys, in this order.
@@ -103,10 +124,27 @@ class _ModelOptions:
     embedding: str = "gaussian"
 
 
+def _accuracy_row(theory, x, kappa, accuracy):
+    """One row of --d with --accuracy (docs/accuracy.md §1)."""
+    from ..theory import accuracy as acc
+
+    res = acc.solve_p_c_accuracy(x, accuracy=accuracy, kappa=kappa)
+    return [{"d": x, "accuracy": accuracy, "kappa": kappa, "p": res.p_c, "p_se": res.p_c_se,
+             "p_c_exact": theory.p_c(x, kappa=kappa), "alpha": res.alpha, "K": res.K,
+             "facts_per_param": res.facts_per_param, "bits_per_param": res.bits_per_param,
+             "n_samples": res.n_samples}]
+
+
 def _decoupled_row(theory, mode, x, kappa):
     """One decoupled-model row: the picked fields of the library's result."""
     if mode == "d":
+        from ..theory.accuracy import bits_per_param, facts_per_param
+
         res = theory.solve_p_c(x, kappa=kappa)
+        fields = res.to_dict()
+        fields["facts_per_param"] = facts_per_param(res.p_c, res.n_params)
+        fields["bits_per_param"] = bits_per_param(res.p_c, res.n_params)
+        return [{k: fields[k] for k in _MODES[mode]["keys"]}]
     elif mode == "p":
         res = theory.solve_d_min(x, kappa=kappa)
     else:
@@ -211,13 +249,25 @@ def run(args, out=None):
     _check_range(_MODES[mode]["flag"], values, getattr(args, mode), *_LOW[mode])
     _check_range("--kappa", kappas, args.kappa, 0, 50)
     key, opts = _model_options(args, mode)
+    accuracies = None
+    if args.accuracy is not None:
+        if args.model != "decoupled" or mode != "d":
+            raise CommandError(f"--accuracy applies to --d of the decoupled model only; got "
+                               f"{'--model ' + args.model if args.model != 'decoupled' else '--' + mode}")
+        accuracies = parse_list("--accuracy", args.accuracy)
+        for a in accuracies:
+            if not 0 < a <= 1:
+                raise CommandError(f"--accuracy must be in (0, 1]; got {a}")
 
     from .. import theory  # heavy (Numba); imported only when there is work to do
 
     rows = []
     try:
         for kappa, x in itertools.product(kappas, values):
-            if args.model == "decoupled":
+            if accuracies is not None:
+                for a in accuracies:
+                    rows += _accuracy_row(theory, x, kappa, a)
+            elif args.model == "decoupled":
                 rows += _decoupled_row(theory, mode, x, kappa)
             elif args.model == "hebbian":
                 rows += _hebbian_rows(x, kappa, opts)
@@ -229,7 +279,9 @@ def run(args, out=None):
         raise CommandError(library_message(exc)) from None
     except ConvergenceError as exc:
         raise CommandError(f"numerical failure: {library_message(exc)}", EXIT_NUMERICAL) from None
-    if key is None:
+    if accuracies is not None:
+        emit(rows, columns=_ACCURACY_KEYS, notes=_ACCURACY_NOTES, as_json=args.json, as_csv=args.csv, out=out)
+    elif key is None:
         spec = _MODES[mode]
         emit(rows, columns=spec["columns"], notes=spec["notes"], as_json=args.json, as_csv=args.csv, out=out)
     else:
@@ -280,6 +332,7 @@ examples:
   capacity query --d 32 --model listwise --k 5
   capacity query --d 64 --model listwise --r 0.1
   capacity query --d 8,16,32,64 --csv > p_c.csv
+  capacity query --d 100 --accuracy 0.99,0.9      capacity at 99 % and 90 % recall
 
 exit status: 0 ok, 2 bad input, 1 numerical failure, 141 output pipe closed
 early (e.g. '| head')."""
@@ -297,6 +350,9 @@ def add(subparsers):
                      help="memory: decoupled one-layer (default), hebbian (correlation matrix), two-layer-frozen "
                           "(random W1, N = d min(m, d)), two-layer (both trained, conjecture N = 2dm - m^2), listwise "
                           "(tail-average margin over the top k competitors)")
+    sub.add_argument("--accuracy", action=StoreListOnce, metavar="A",
+                     help="with --d: capacity at which a fraction A of the facts is recalled, 0 < A <= 1 "
+                          "(replica-symmetric, Monte Carlo tail with its standard error; docs/accuracy.md)")
     sub.add_argument("--m", action=StoreListOnce, metavar="M", help="two-layer hidden width(s), m >= 1")
     sub.add_argument("--k", action=StoreOnce, metavar="k", help="listwise tail size, 1 <= k <= K")
     sub.add_argument("--r", action=StoreOnce, metavar="R", help="listwise tail fraction, k = ceil(r K), 0 < r <= 1")
