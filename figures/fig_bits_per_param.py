@@ -24,10 +24,9 @@ from capacity import plotting  # noqa: E402
 from capacity.theory.accuracy import bits_per_param, solve_p_c_accuracy  # noqa: E402
 
 SLUG = Path(__file__).stem[len("fig_"):]
-SEED = 2026
 THRESHOLDS = "benchmarks/results/thresholds.sqlite"
 INPUTS = (THRESHOLDS,)
-MODELS = ("decoupled", "coupled")
+MODELS = ("decoupled", "coupled")  # the models of pc_scaling's threshold_p50
 REFERENCES = ((1 / (1.3 * math.log(2)), "linear memory, 99 %, Adam: $d^2 = 1.3\\,N\\ln N$ (Nichani et al.)"),
               (2.0, "transformers, 1000 exposures (Allen-Zhu & Li)"),
               (3.6, "GPT-style, random strings (Morris et al.)"))
@@ -40,24 +39,11 @@ def parameters(quick):
 
 
 def threshold_bits():
-    from capacity.simulate import median_ci
-
-    groups = {}
-    for task, res in plotting.read_store(THRESHOLDS, experiment="threshold"):
-        if task["embedding"] == "gaussian" and task["seed"] == SEED and res["threshold"] is not None:
-            groups.setdefault((task["model"], task["d"]), []).append(res["threshold"])
+    """Per model: rows (N, bits, bits at the CI's ends) from pc_scaling's threshold medians (median + 1/2)."""
     out = {}
-    for model in MODELS:
-        rows = []
-        for d in sorted(d for (m, d) in groups if m == model):
-            t = groups[(model, d)]
-            lo, hi, _ = median_ci(t)
-            if lo is None:
-                continue
-            n = float(d) ** 2
-            rows.append((n, bits_per_param(float(np.median(t)) + 0.5, n), bits_per_param(lo, n),
-                         bits_per_param(hi + 1.0, n)))
-        out[model] = np.array(rows, dtype=float).reshape(-1, 4)
+    for model, rows in plotting.load_figure("pc_scaling").threshold_p50().items():
+        out[model] = np.array([(d * d, bits_per_param(p, d * d), bits_per_param(lo, d * d), bits_per_param(hi, d * d))
+                               for d, p, lo, hi in rows if math.isfinite(lo)], dtype=float).reshape(-1, 4)
     return out
 
 

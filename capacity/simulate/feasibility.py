@@ -403,33 +403,37 @@ def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_inp
     return "budget", None, pairs, nn.u, max_rounds, nn
 
 
-def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs=None):
-    d = inst.d
-    status, W, pairs, u, rounds, nn = gram_cutting_planes(inst, max_rounds=max_rounds, add_per_input=add_per_input,
-                                                          initial_per_input=initial_per_input, cert_tol=cert_tol,
-                                                          initial_pairs=initial_pairs)
-    n_rows = len(pairs)
-    ws = np.asarray(pairs)
-    if status == "separated":
-        mm = verify_separating(inst, W)
-        if mm > 0:
-            return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
-                           min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d),
-                           message="all p K margins of the working-set max-margin W (Gram NNLS) re-scored in "
-                                   "float64 and > 0")
+def _gram_verdict(inst, t0, cert_tol, status, W, mm, pairs, u, rounds, label):
+    """The certified verdict of a Gram-form run (gram or torch engine): ``mm`` is the minimum of all p K
+    margins of W re-scored in float64 on the host (NaN when not separated); a certificate is checked on
+    dense float64 rows built on the host."""
+    d, n_rows, ws = inst.d, len(pairs), np.asarray(pairs)
+    if status == "separated" and mm > 0:
+        return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+                       min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d),
+                       message=f"all p K margins of the working-set max-margin W ({label}) re-scored in float64 on "
+                               f"the host and > 0")
     if status == "inconsistent":
         sup = np.nonzero(u > 0)[0]
         bound = verify_certificate(constraint_rows(inst, pairs[sup], _competitors_of(inst, pairs[sup])), u[sup], d)
         if bound <= cert_tol:
             return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
                            cert_bound=bound,
-                           message=f"Gordan certificate from the Gram-form LDP/NNLS solution on {len(sup)} of "
-                                   f"{n_rows} rows, verified")
+                           message=f"Gordan certificate from the Gram-form LDP/NNLS solution ({label}) on {len(sup)} "
+                                   f"of {n_rows} rows, verified in float64 on the host")
         return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
                        cert_bound=bound,
                        message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
     return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
-                   message=f"no verdict after {rounds} cutting-plane rounds (Gram NNLS)")
+                   message=f"no verdict after {rounds} cutting-plane rounds ({label})")
+
+
+def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs=None):
+    status, W, pairs, u, rounds, nn = gram_cutting_planes(inst, max_rounds=max_rounds, add_per_input=add_per_input,
+                                                          initial_per_input=initial_per_input, cert_tol=cert_tol,
+                                                          initial_pairs=initial_pairs)
+    mm = verify_separating(inst, W) if status == "separated" else float("nan")
+    return _gram_verdict(inst, t0, cert_tol, status, W, mm, pairs, u, rounds, "Gram NNLS")
 
 
 def _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input):
@@ -458,30 +462,10 @@ def _solve_torch(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_inpu
                  cache_bytes):
     from ._torch_gram import torch_cutting_planes
 
-    d = inst.d
     status, W, pairs, u, rounds, nn, mm = torch_cutting_planes(
         inst, device=device, max_rounds=max_rounds, add_per_input=add_per_input, initial_per_input=initial_per_input,
         cert_tol=cert_tol, initial_pairs=initial_pairs, cache_bytes=cache_bytes)
-    n_rows = len(pairs)
-    ws = np.asarray(pairs)
-    if status == "separated" and mm > 0:  # mm = verify_separating(inst, W), all p K margins re-scored on the host
-        return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
-                       min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d),
-                       message=f"all p K margins of the working-set max-margin W (Gram NNLS in torch on {device}) "
-                               f"re-scored in float64 on the host and > 0")
-    if status == "inconsistent":
-        sup = np.nonzero(u > 0)[0]
-        bound = verify_certificate(constraint_rows(inst, pairs[sup], _competitors_of(inst, pairs[sup])), u[sup], d)
-        if bound <= cert_tol:
-            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
-                           cert_bound=bound,
-                           message=f"Gordan certificate from the Gram-form LDP/NNLS solution (torch on {device}) on "
-                                   f"{len(sup)} of {n_rows} rows, verified in float64 on the host")
-        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
-                       cert_bound=bound,
-                       message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
-    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
-                   message=f"no verdict after {rounds} cutting-plane rounds (Gram NNLS in torch on {device})")
+    return _gram_verdict(inst, t0, cert_tol, status, W, mm, pairs, u, rounds, f"Gram NNLS in torch on {device}")
 
 
 def torch_memory_check(what, d, p, K, *, model, device, n_in=None, n_out=None, initial_per_input=4,
