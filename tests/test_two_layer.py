@@ -18,6 +18,7 @@ from capacity.simulate.two_layer import (
     _line_search,
     first_layer,
     p50_lower_bound,
+    solve_rank_one,
     solve_two_layer,
 )
 from capacity.theory import alpha_c, p_c
@@ -273,6 +274,102 @@ def test_simulation_bad_other_inputs():
         solve_two_layer(inst, 3, trained=True, C_schedule=())
     with pytest.raises(ValueError, match="`n_restarts`"):
         solve_two_layer(inst, 3, trained=True, n_restarts=-1)
+
+
+def test_trained_kappa_products_reach_the_margin():
+    # kappa > 0: a feasible verdict is a product whose re-scored normalised margin is >= kappa
+    kappas_found = []
+    for t in range(4):
+        inst = make_instance("decoupled", 8, 10, seed=5, trial=t)
+        base = solve_two_layer(inst, 4, trained=True)
+        r = solve_two_layer(inst, 4, trained=True, kappa=0.3)
+        if r.verdict == "feasible":
+            W = r.w2 @ r.w1
+            margins = _dense_rows(inst) @ W.ravel()
+            assert margins.min() >= 0.3 * np.linalg.norm(W) / 8 and r.kappa_hat >= 0.3
+            kappas_found.append(r.kappa_hat)
+        elif r.verdict == "infeasible":
+            assert base.verdict == "infeasible" and r.found_by == "one-layer"  # only the kappa = 0 certificate
+        else:
+            assert r.not_found and "normalised margin >= 0.3" in r.message
+    assert kappas_found  # the search reaches the margin on some instance
+    # kappa = 0 is the default experiment, unchanged
+    inst = make_instance("decoupled", 8, 16, seed=2)
+    a, b = solve_two_layer(inst, 4, trained=True), solve_two_layer(inst, 4, trained=True, kappa=0.0)
+    assert (a.verdict, a.found_by, a.min_margin) == (b.verdict, b.found_by, b.min_margin)
+
+
+def test_trained_kappa_bad_input():
+    inst = make_instance("decoupled", 6, 10, seed=0)
+    with pytest.raises(ValueError, match="`kappa`"):
+        solve_two_layer(inst, 3, trained=True, kappa=-0.1)
+    with pytest.raises(ValueError, match="`kappa`"):
+        solve_two_layer(inst, 3, kappa=0.5)  # frozen: not supported
+    with pytest.raises(ValueError, match="`kappa`"):
+        solve_two_layer(inst, 6, trained=True, kappa=0.5)  # m >= d: the one-layer max margin
+    with pytest.raises(TypeError, match="`kappa`"):
+        solve_two_layer(inst, 3, trained=True, kappa="0.5")
+
+
+def _rank_one_by_enumeration(inst):
+    """Naive reference: is some rank-one W = u v^T separating?  Every sign pattern s (s_1 = +1) in turn, two
+    plain LPs on the dense rows: s_mu (y_mu - c) . u >= 1 for all (mu, c) and s_mu x_mu . v >= 1 for all mu."""
+    from itertools import product
+
+    from scipy.optimize import linprog
+
+    comps = np.concatenate([inst.competitor_block(b) for b in range(inst.n_blocks())])  # (p, K, d)
+    diffs = inst.y[:, None, :] - comps
+    d = inst.d
+    for tail in product((1.0, -1.0), repeat=inst.p - 1):
+        s = np.array((1.0,) + tail)
+        ok = True
+        for rows in ((s[:, None, None] * diffs).reshape(-1, d), s[:, None] * inst.x):
+            r = linprog(np.zeros(d), A_ub=-rows, b_ub=-np.ones(len(rows)), bounds=[(None, None)] * d, method="highs")
+            ok = ok and r.status == 0
+        if ok:
+            return True
+    return False
+
+
+def test_rank_one_exact_matches_enumeration_small():
+    for t in range(2):
+        inst = make_instance("decoupled", 4, 5, seed=11, trial=t)
+        assert (solve_rank_one(inst).verdict == "feasible") == _rank_one_by_enumeration(inst)
+
+
+@pytest.mark.slow
+def test_rank_one_exact_matches_enumeration_and_the_search():
+    seen = set()
+    for d, p, t in [(4, 5, 0), (4, 6, 1), (4, 7, 2), (5, 7, 0), (5, 8, 3), (4, 8, 4), (5, 6, 5), (4, 5, 6)]:
+        inst = make_instance("decoupled", d, p, seed=11, trial=t)
+        exact = solve_rank_one(inst)
+        assert exact.verdict in ("feasible", "infeasible") and exact.m == 1
+        assert (exact.verdict == "feasible") == _rank_one_by_enumeration(inst)
+        seen.add(exact.verdict)
+        if exact.verdict == "feasible":
+            W = exact.w2 @ exact.w1
+            assert np.linalg.matrix_rank(W) == 1 and (_dense_rows(inst) @ W.ravel()).min() > 0
+        else:
+            assert 0 <= exact.cert_bound <= 1e-7
+        search = solve_two_layer(inst, 1, trained=True)
+        if search.verdict == "feasible":  # the search never finds what the exact decision excludes
+            assert exact.verdict == "feasible"
+    assert seen == {"feasible", "infeasible"}
+
+
+def test_rank_one_bad_input():
+    with pytest.raises(TypeError, match="`inst`"):
+        solve_rank_one(None)
+    inst = make_instance("decoupled", 4, 5, seed=0)
+    with pytest.raises(ValueError, match="`cert_tol`"):
+        solve_rank_one(inst, cert_tol=0.0)
+    with pytest.raises(ValueError, match="`max_nodes`"):
+        solve_rank_one(inst, max_nodes=0)
+    r = solve_rank_one(make_instance("decoupled", 6, 12, seed=0), max_nodes=2)
+    assert r.verdict in ("feasible", "undecided")  # a search cut short never claims infeasibility
+    if r.verdict == "undecided":
+        assert "more than 2 nodes" in r.message
 
 
 # --- the exact block solve ----------------------------------------------------------------------

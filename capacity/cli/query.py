@@ -85,7 +85,8 @@ _MODEL_KEYS = {
                 "p_typical_log_p_over_d2", "p_all_asymptotic", "p_typical_asymptotic"),
     "two-layer-frozen": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K",
                          "conjecture"),
-    "two-layer": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K", "conjecture"),
+    "two-layer": ("d", "m", "kappa", "model", "p_c", "n_params", "alpha_c", "p_log_p_over_d2", "K", "conjecture",
+                  "p_c_width", "p_c_width_se", "n_eff_width", "n_eff_width_se", "width_method", "hypothesis"),
     "listwise-d": ("d", "k", "r", "kappa", "model", "p_c", "p_c_stderr", "p_log_p_over_d2", "p_over_d2", "n_samples"),
     "listwise-K": ("K", "k", "r", "kappa", "model", "expected_dist2", "stderr", "alpha_c", "n_samples"),
 }
@@ -98,8 +99,14 @@ _MODEL_NOTES = {
     "p_typical_asymptotic": "the p solving p ln p = d^2 / 2",
     "m": "hidden width",
     "n_params": "N in p = N alpha_c(p - 1, kappa)",
-    "conjecture": "true: N = 2dm - m^2, the parameter-count conjecture for both layers trained, which "
-                  "certified simulations do not support (docs/theory.md §6)",
+    "conjecture": "true: p_c, n_params, alpha_c, K use N = 2dm - m^2, the parameter-count conjecture for both "
+                  "layers trained, which certified simulations refute for 2 <= m < d (docs/theory.md §6)",
+    "p_c_width": "Gaussian-width hypothesis (under test): the p solving p = N_eff alpha_c(p - 1, kappa)",
+    "p_c_width_se": "Monte Carlo standard error of p_c_width (0 when N_eff is exact or the limit)",
+    "n_eff_width": "N_eff = E sum_{i<=m} sigma_i(G)^2, G a d x d Gaussian (squared Gaussian width of rank-m matrices)",
+    "n_eff_width_se": "Monte Carlo standard error of n_eff_width",
+    "width_method": "how N_eff was computed: exact (m >= d), monte-carlo (d <= 256), quarter-circle limit (d > 256)",
+    "hypothesis": "true: p_c_width rests on the Gaussian-width hypothesis (m < d); false: the one-layer theory",
     "p_c": "capacity: the p solving p = N alpha_c(p - 1, kappa)",
     "alpha_c": "alpha_c(K, kappa) at K = p_c - 1",
     "p_log_p_over_d2": "p_c ln(p_c) / d^2",
@@ -173,6 +180,10 @@ def _two_layer_rows(model, x, kappa, opts):
     rows = []
     for m in opts.m_values:
         res = two_layer.p_c_two_layer(x, m, trained=model == "two-layer", kappa=kappa).to_dict()
+        if model == "two-layer":
+            w = two_layer.p_c_two_layer_width(x, m, kappa=kappa)
+            res.update(p_c_width=w.p_c, p_c_width_se=w.p_c_se, n_eff_width=w.n_eff, n_eff_width_se=w.n_eff_se,
+                       width_method=w.n_eff_method, hypothesis=w.hypothesis)
         rows.append(dict(res, d=x, m=m, kappa=kappa, model=model))  # the values as given, ints stay ints
     return rows
 
@@ -314,9 +325,15 @@ Other memories (--model, with --d; listwise also --K):
                     finite-d theory (--competitors, --embedding);
   two-layer-frozen  W2 W1 x with W1 random m x d: N = d min(m, d) in
                     the law above;
-  two-layer         both layers trained: the parameter-count conjecture
-                    N = 2dm - m^2 (m < d; flagged conjecture=true; certified
-                    simulations do not support it), d^2 for m >= d;
+  two-layer         both layers trained (d^2 for m >= d).  For m < d two
+                    values: p_c_width, the Gaussian-width hypothesis (under
+                    test, hypothesis=true), N_eff = E sum_{i<=m} sigma_i(G)^2
+                    (Monte Carlo with its standard error for d <= 256, the
+                    quarter-circle limit beyond; d and m integers when
+                    d <= 256): close to the certified trained lower bounds at
+                    m/d >= 1/4, too high at rank one (exact verdicts); and p_c,
+                    the parameter-count conjecture N = 2dm - m^2 (flagged
+                    conjecture=true), which the lower bounds exceed at m >= 2;
   listwise          margin over the mean of the top k competitors (--k, or
                     --r for k = ceil(r K)): Monte Carlo with the exact
                     projection, with its standard error."""
@@ -329,6 +346,7 @@ examples:
   capacity query --K 1000 --kappa 1 --json
   capacity query --d 64 --model hebbian --embedding sphere --competitors coupled
   capacity query --d 24 --model two-layer-frozen --m 6,12,18,24
+  capacity query --d 16 --model two-layer --m 4,8,12 --json
   capacity query --d 32 --model listwise --k 5
   capacity query --d 64 --model listwise --r 0.1
   capacity query --d 8,16,32,64 --csv > p_c.csv
@@ -348,7 +366,10 @@ def add(subparsers):
     sub.add_argument("--kappa", action=StoreListOnce, metavar="KAPPA", help="margin(s), 0 <= kappa <= 50 (default: 0)")
     sub.add_argument("--model", choices=MODELS, default="decoupled",
                      help="memory: decoupled one-layer (default), hebbian (correlation matrix), two-layer-frozen "
-                          "(random W1, N = d min(m, d)), two-layer (both trained, conjecture N = 2dm - m^2), listwise "
+                          "(random W1, N = d min(m, d)), two-layer (both trained: the Gaussian-width hypothesis N_eff = E sum of "
+                          "the top m squared singular values of a d x d Gaussian, under test, beside the "
+                          "parameter-count conjecture N = 2dm - m^2, which certified simulations refute at m >= 2), "
+                          "listwise "
                           "(tail-average margin over the top k competitors)")
     sub.add_argument("--accuracy", action=StoreListOnce, metavar="A",
                      help="with --d: capacity at which a fraction A of the facts is recalled, 0 < A <= 1 "

@@ -5,7 +5,8 @@
 - :mod:`.fields` — the laws of the optimal memory's fields (exact projection; §3);
 - :mod:`.asymptotics` — large-K expansions and the closed-form inversion (mpmath; §4);
 - :mod:`.hebbian` — the correlation-matrix memory at finite d (§5);
-- :mod:`.two_layer` — two-layer memories (frozen: N = d min(m, d); trained: the conjecture N = 2dm - m^2; §6);
+- :mod:`.two_layer` — two-layer memories (frozen: N = d min(m, d); trained: the Gaussian-width hypothesis
+  N_eff = E sum_{i<=m} sigma_i(G)^2 under test, beside the parameter-count conjecture N = 2dm - m^2; §6);
 - :mod:`.listwise` — tail-average (listwise) margin: exact projection, Monte Carlo E dist^2, p_c (§7);
 - :mod:`.predict` — the theory value printed beside a simulation, per simulated model.
 
@@ -25,15 +26,29 @@ from .decoupled import (
     solve_dist2,
     solve_p_c,
 )
+from .two_layer import (
+    N_EFF_D_MAX,
+    NEffRankResult,
+    TwoLayerWidthResult,
+    n_eff_rank,
+    n_eff_rank_limit,
+    p_c_two_layer_width,
+)
 
 __all__ = [
     "K_MAX",
     "KAPPA_MAX",
+    "N_EFF_D_MAX",
+    "NEffRankResult",
+    "TwoLayerWidthResult",
     "alpha_c",
     "d_min",
     "expected_dist2",
     "kappa_star",
+    "n_eff_rank",
+    "n_eff_rank_limit",
     "p_c",
+    "p_c_two_layer_width",
     "solve_d_min",
     "solve_dist2",
     "solve_p_c",
