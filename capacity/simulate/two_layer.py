@@ -59,7 +59,21 @@ alternating max-tau LPs with the box |w| <= 1 found a rank-6 separating product 
 objective stalls at non-stationary partial optima; exact block minimisation of the
 smooth J (unique block minimisers) does not.  More effort did not help either: with
 5 C values, up to 150-200 alternations per C or an extra restart, the found fraction
-moved by at most one instance in 16-20 (d = 12, m = 3, p = 28; d = 16, m = 4, p = 44).
+moved by at most one instance in 16-20 (d = 12, m = 3, p = 28; d = 16, m = 4, p = 44); the
+systematic study (12 random restarts; C continued to 1e5 with 200 alternations per C) is in
+benchmarks/results/two_layer.md.
+
+Rank one, exactly.  :func:`solve_rank_one` decides m = 1 without search: W = u v^T stores every
+fact iff for some sign pattern s_mu = sign(v . x_mu) both s_mu (y_mu - c)^T u > 0 (all mu, c) and
+s_mu x_mu . v > 0 (all mu) are feasible; a depth-first branch and bound over the patterns, pruned by
+verified Gordan certificates, gives certified verdicts both ways (docs/results.md §3 uses it to test
+the Gaussian-width hypothesis of docs/theory.md §6 where the search gives only lower bounds).
+
+Margin.  ``kappa > 0`` (trained, m < d) asks for a product of normalised margin
+min margin / (||W2 W1||_F / d) >= kappa (docs/theory.md §1): the search then goes on past
+the first separating product until the re-scored normalised margin reaches kappa; the
+one-layer certificate at kappa = 0 still proves infeasibility.  The default kappa = 0 is
+the experiment of :func:`capacity.simulate.run_trial`.
 """
 import time
 from collections.abc import Iterable
@@ -76,7 +90,7 @@ from .feasibility import ldp_cutting_planes, solve_feasibility, verify_certifica
 
 __all__ = [
     "FIRST_LAYER_CHILD", "M_MAX", "ProjectedInstance", "TwoLayerResult", "first_layer", "solve_two_layer",
-    "LowerBoundEstimate", "p50_lower_bound",
+    "solve_rank_one", "LowerBoundEstimate", "p50_lower_bound",
 ]
 
 #: The first layer of trial (seed, d, p, trial) is drawn from
@@ -328,8 +342,19 @@ def _differences(inst):
     return out
 
 
-def _alternate(inst, delta, W2, W1, C_schedule, max_alternations, stall_rtol):
-    """Alternating exact block minimisation of J; returns (W2, W1, verified min margin or None, alternations)."""
+def _reaches(inst, W, kappa):
+    """Verified minimum margin of W if every margin is > 0 and the normalised margin is >= kappa, else None."""
+    mm = float(inst.margins(W).min())
+    if mm > 0.0 and mm >= kappa * np.linalg.norm(W) / inst.d:
+        return mm
+    return None
+
+
+def _alternate(inst, delta, W2, W1, C_schedule, max_alternations, stall_rtol, kappa=0.0):
+    """Alternating exact block minimisation of J; returns (W2, W1, verified min margin or None, alternations).
+
+    A product counts once every margin is > 0 and its normalised margin is >= ``kappa``.
+    """
     x = inst.x
     n_alt = 0
     for C in C_schedule:
@@ -338,13 +363,13 @@ def _alternate(inst, delta, W2, W1, C_schedule, max_alternations, stall_rtol):
             n_alt += 1
             W2, s, _ = _block_solve(delta, x @ W1.T, W2, C)
             if s.min() > 0.0:
-                mm = float(inst.margins(W2 @ W1).min())
-                if mm > 0.0:
+                mm = _reaches(inst, W2 @ W1, kappa)
+                if mm is not None:
                     return W2, W1, mm, n_alt
             W1, s, _ = _block_solve(np.matmul(delta, W2), x, W1, C)
             if s.min() > 0.0:
-                mm = float(inst.margins(W2 @ W1).min())
-                if mm > 0.0:
+                mm = _reaches(inst, W2 @ W1, kappa)
+                if mm is not None:
                     return W2, W1, mm, n_alt
             j = 0.5 * (np.vdot(W2, W2) + np.vdot(W1, W1)) + 0.5 * C * float(np.sum(np.maximum(1.0 - s, 0.0) ** 2))
             if j > j_old * (1.0 - stall_rtol):
@@ -357,10 +382,14 @@ def _alternate(inst, delta, W2, W1, C_schedule, max_alternations, stall_rtol):
 # Public entry point
 # --------------------------------------------------------------------------------------
 def _solve_two_layer_iv(inst, m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol,
-                        max_memory):
+                        max_memory, kappa):
     inst = check_instance("inst", inst)
     m = check_int("m", m, low=1, high=M_MAX)
     trained = check_bool("trained", trained)
+    kappa = check_real("kappa", kappa, low=0.0, high=50.0)
+    if kappa > 0.0 and not (trained and m < inst.d):
+        raise ValueError(f"`kappa` > 0 is supported for trained=True with m < d only; got kappa={kappa!r} with "
+                         f"trained={trained!r}, m={m}, d={inst.d} (use solve_max_margin for the one-layer memory)")
     n_restarts = check_int("n_restarts", n_restarts, low=0, high=1000)
     max_alternations = check_int("max_alternations", max_alternations, low=1)
     stall_rtol = check_real("stall_rtol", stall_rtol, low=0.0, high=1.0)
@@ -377,12 +406,12 @@ def _solve_two_layer_iv(inst, m, trained, n_restarts, C_schedule, max_alternatio
     need = solve_memory(inst.d, inst.p, inst.K, model=getattr(inst, "model", "decoupled"),
                         experiment="two-layer" if trained else "two-layer-frozen", m=m)
     check_memory(f"solve_two_layer at d = {inst.d}, p = {inst.p}, K = {inst.K}, m = {m}", need, max_memory)
-    return m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol
+    return m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol, kappa
 
 
 def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT_C, max_alternations=40,
-                    stall_rtol=1e-3, cert_tol=1e-7, max_memory=None):
-    r"""Certified verdict for the two-layer memory W2 W1 (width m) on one instance, kappa = 0.
+                    stall_rtol=1e-3, cert_tol=1e-7, max_memory=None, kappa=0.0):
+    r"""Certified verdict for the two-layer memory W2 W1 (width m) on one instance (kappa = 0 by default).
 
     Parameters
     ----------
@@ -411,6 +440,13 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
     max_memory : int, optional
         Bytes the solve may use (default :func:`capacity._resources.default_memory_limit`);
         a larger estimate is refused up front (:class:`~capacity.exceptions.ResourceLimitError`).
+    kappa : float, optional
+        Normalised margin the trained product must reach, ``0 <= kappa <= 50``
+        (docs/theory.md §1: min margin >= kappa ||W2 W1||_F / d); ``kappa > 0`` needs
+        ``trained=True`` and ``m < d``.  A product counts as feasible only when its
+        re-scored normalised margin is >= kappa; the one-layer certificate (at kappa = 0)
+        still proves infeasibility; the frozen-W1 check is used only if its solution
+        happens to reach kappa.  The default 0 is the experiment stored by the sweeps.
 
     Returns
     -------
@@ -419,7 +455,8 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
     Notes
     -----
     docs/simulator.md §5; docs/theory.md §6 (frozen: eq. (T3) with N = d min(m, d); trained:
-    the conjecture N_eff = 2 d m - m^2, which this tests).
+    the Gaussian-width hypothesis N_eff = E sum_{i<=m} sigma_i(G)^2 and the parameter-count
+    conjecture N_eff = 2 d m - m^2, which the trained lower bounds test).
 
     Examples
     --------
@@ -431,8 +468,8 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
     ('infeasible', 'feasible', 'alternating from the one-layer SVD')
     """
     t0 = time.perf_counter()
-    m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol = _solve_two_layer_iv(
-        inst, m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol, max_memory)
+    m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol, kappa = _solve_two_layer_iv(
+        inst, m, trained, n_restarts, C_schedule, max_alternations, stall_rtol, cert_tol, max_memory, kappa)
     d = inst.d
     W1_frozen = first_layer(inst, m)
     if not trained:
@@ -462,7 +499,7 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
 
     # 2. frozen first layer (the frozen experiment's W1): feasible there => feasible here
     frozen_status, W2, *_ = ldp_cutting_planes(ProjectedInstance(inst, w_in=W1_frozen), target="positive", **_ENGINE)
-    if frozen_status == "separated":
+    if frozen_status == "separated" and (kappa == 0.0 or _reaches(inst, W2 @ W1_frozen, kappa) is not None):
         return _feasible(inst, W2, W1_frozen, m=m, t0=t0, found_by="frozen first layer", n_starts=0, n_alt=0,
                          how="the frozen-W1 problem is feasible (LDP engine on the coded instance)")
 
@@ -478,15 +515,16 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
         starts.append((f"random W1 #{k}", np.zeros((d, m)), first_layer(inst, m, restart=k)))
     n_alt = 0
     for i, (name, W2, W1) in enumerate(starts, 1):
-        W2, W1, mm, used = _alternate(inst, delta, W2, W1, C_schedule, max_alternations, stall_rtol)
+        W2, W1, mm, used = _alternate(inst, delta, W2, W1, C_schedule, max_alternations, stall_rtol, kappa)
         n_alt += used
         if mm is not None:
             return _feasible(inst, W2, W1, m=m, t0=t0, found_by=f"alternating from {name}", n_starts=i,
                              n_alt=n_alt, how=f"alternating solves from {name} (start {i} of {len(starts)})")
     one = "feasible" if one_layer_feasible else f"not decided ({status})"
+    at = f" of normalised margin >= {kappa:g}" if kappa > 0.0 else ""
     return _result("undecided", trained=True, m=m, inst=inst, t0=t0, not_found=True, n_starts=len(starts),
                    n_alternations=n_alt,
-                   message=f"not found: no verified rank-{m} product from {len(starts)} starts ({n_alt} alternations); "
+                   message=f"not found: no verified rank-{m} product{at} from {len(starts)} starts ({n_alt} alternations); "
                            f"frozen W1 not feasible, one-layer {one}; P(feasible) is bounded from below only")
 
 
@@ -499,6 +537,138 @@ def _feasible(inst, W2, W1, *, m, t0, found_by, n_starts, n_alt, how):
     return _result("feasible", trained=True, m=m, inst=inst, t0=t0, found_by=found_by, min_margin=mm,
                    kappa_hat=mm / (np.linalg.norm(W) / inst.d), n_starts=n_starts, n_alternations=n_alt,
                    message=f"{how}; all p K margins of W2 W1 re-scored in float64 and > 0", w2=W2, w1=W1)
+
+
+# --------------------------------------------------------------------------------------
+# Rank one: an exact decision by branch and bound over sign patterns
+# --------------------------------------------------------------------------------------
+def _strict_lp(A):
+    """Is {w : A w > 0} non-empty?  ("feasible", w with A w > 0) or ("infeasible", Gordan lambda for the rows of A)
+    or (a status message, None).
+
+    The rows are scaled to unit length first (the same open cone).  The primal LP A w >= 1 is tried with
+    HiGHS's dual simplex, then its interior point method; if neither decides, the Gordan LP (lambda >= 0,
+    sum lambda = 1, A^T lambda = 0) is tried directly.  Every answer is re-checked by the caller.
+    """
+    from scipy.optimize import linprog
+
+    n_rows, n = A.shape
+    norms = np.linalg.norm(A, axis=1)
+    norms[norms == 0.0] = 1.0
+    An = A / norms[:, None]
+    status = None
+    for method in ("highs-ds", "highs-ipm"):
+        r = linprog(np.zeros(n), A_ub=-An, b_ub=-np.ones(n_rows), bounds=[(None, None)] * n, method=method)
+        if r.status == 0 and np.all(An @ r.x > 0.0):
+            return "feasible", r.x
+        status = r.status
+        if r.status == 2:
+            break
+    g = linprog(np.zeros(n_rows), A_eq=np.vstack([An.T, np.ones((1, n_rows))]), b_eq=np.r_[np.zeros(n), 1.0],
+                bounds=[(0.0, None)] * n_rows, method="highs")
+    if g.status == 0:
+        lam = np.clip(g.x, 0.0, None) / norms  # a certificate for the unscaled rows, renormalised by the caller
+        return "infeasible", lam
+    return f"LP status {status}, certificate LP status {g.status}", None
+
+
+def solve_rank_one(inst, *, cert_tol=1e-7, max_nodes=200000):
+    r"""Exact verdict for a rank-one memory W = u v^T (both layers trained, m = 1), kappa = 0.
+
+    With s_mu = sign(v . x_mu) the margins are (y_mu - c)^T u (v . x_mu) = s_mu (y_mu - c)^T u |v . x_mu|,
+    so W stores every fact iff, for some sign pattern s, both
+
+        s_mu (y_mu - c)^T u > 0  for all mu, c      and      s_mu x_mu . v > 0  for all mu
+
+    have solutions (two homogeneous strict LPs).  The patterns (modulo the global sign, W = (-u)(-v)^T)
+    are searched depth first, fixing s_1, s_2, ... in turn; a prefix is pruned when either LP on its
+    constraints is infeasible, shown by a Gordan certificate lambda (lambda >= 0, sum 1,
+    sum lambda_r a_r = 0) whose residual is re-checked in float64 (:func:`.feasibility.verify_certificate`).
+
+    Returns a :class:`TwoLayerResult`: **feasible** when a full pattern gives u, v and every p K margin
+    of u v^T re-scored in float64 is > 0; **infeasible** when every branch was pruned by a verified
+    certificate, the largest residual bounding the normalised margin of any rank-one W below
+    ``cert_bound`` <= ``cert_tol`` (u side: d g max ||x_mu||; v side: d g max ||y_mu - c||);
+    **undecided** otherwise (an LP failure, a residual above ``cert_tol``, or more than ``max_nodes``
+    nodes).  ``n_starts`` counts the search nodes.  Cost: up to 2^(p-1) leaves; a few seconds at
+    d <= 16, p <= 25.
+
+    Examples
+    --------
+    >>> from capacity.simulate import make_instance
+    >>> r = solve_rank_one(make_instance("decoupled", 8, 6, seed=1))
+    >>> r.verdict, r.m
+    ('feasible', 1)
+    """
+    t0 = time.perf_counter()
+    inst = check_instance("inst", inst)
+    cert_tol = check_real("cert_tol", cert_tol, low=0.0, low_open=True)
+    max_nodes = check_int("max_nodes", max_nodes, low=1)
+    d, p = inst.d, inst.p
+    delta = _differences(inst)  # (p, K, d)
+    x = np.asarray(inst.x, dtype=float)
+    scale_u = d * float(np.linalg.norm(x, axis=1).max())
+    scale_v = d * float(np.linalg.norm(delta, axis=2).max())
+    state = {"nodes": 0, "bound": 0.0, "trouble": ""}
+
+    def prune(A, scale):
+        """None if {A w > 0} is non-empty (with w), else True (certified empty) or False (undecided)."""
+        status, w = _strict_lp(A)
+        if status == "feasible":
+            return None, w
+        if status == "infeasible":
+            bound = verify_certificate(A, w, 1) * scale
+            if bound <= cert_tol:
+                state["bound"] = max(state["bound"], bound)
+                return True, None
+            state["trouble"] = state["trouble"] or f"certificate residual {bound:.3g} > cert_tol"
+            return False, None
+        state["trouble"] = state["trouble"] or status
+        return False, None
+
+    def search(signs):
+        """A certified (u, v) below this prefix, or None (pruned or undecided)."""
+        state["nodes"] += 1
+        if state["nodes"] > max_nodes:
+            state["trouble"] = state["trouble"] or f"more than {max_nodes} nodes"
+            return None
+        i = len(signs)
+        s = np.array(signs, dtype=float)
+        au = (s[:, None, None] * delta[:i]).reshape(-1, d)
+        cut_u, u = prune(au, scale_u)
+        if cut_u is not None:
+            return None
+        cut_v, v = prune(s[:, None] * x[:i], scale_v)
+        if cut_v is not None:
+            return None
+        if i == p:
+            return u, v
+        for sign in ((1.0,) if i == 0 else (1.0, -1.0)):
+            found = search(signs + [sign])
+            if found is not None or state["nodes"] > max_nodes:
+                return found
+        return None
+
+    found = search([1.0])
+    n = state["nodes"]
+    if found is not None:
+        u, v = found
+        W = np.outer(u, v)
+        mm = float(inst.margins(W).min())
+        if mm > 0.0:
+            return _result("feasible", trained=True, m=1, inst=inst, t0=t0, found_by="rank-one branch and bound",
+                           min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d), n_starts=n,
+                           message=f"rank one: sign pattern found after {n} nodes; all p K margins of u v^T "
+                                   "re-scored in float64 and > 0", w2=u[:, None], w1=v[None, :])
+        return _result("undecided", trained=True, m=1, inst=inst, t0=t0, min_margin=mm, n_starts=n,
+                       message=f"rank one: the LP solution's re-scored minimum margin {mm:.3g} is not > 0")
+    if state["trouble"]:
+        return _result("undecided", trained=True, m=1, inst=inst, t0=t0, n_starts=n,
+                       message=f"rank one: search not completed ({state['trouble']}) after {n} nodes")
+    return _result("infeasible", trained=True, m=1, inst=inst, t0=t0, found_by="rank-one branch and bound",
+                   cert_bound=state["bound"], n_starts=n,
+                   message=f"rank one: every sign pattern excluded by verified Gordan certificates ({n} nodes); "
+                           f"no rank-one W has normalised margin above {state['bound']:.3g}")
 
 
 # --------------------------------------------------------------------------------------
