@@ -399,7 +399,8 @@ _HYP_RULE = "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 
 def _count_positions(pairs):
-    return {k: sum(1 for f, h in pairs if hypothesis_position(f, h) == k) for k in ("below", "inside", "above", "no fit")}
+    return {k: sum(1 for f, h in pairs if hypothesis_position(f, h) == k)
+            for k in ("below", "inside", "above", "no fit")}
 
 
 def hypothesis_section(rows, extra):
@@ -444,9 +445,9 @@ def hypothesis_section(rows, extra):
         word = "NOT TESTED"
     else:
         word = "NOT REFUTED by the lower bounds"
-    lines += ["", f"**Gaussian-width hypothesis, decoupled lower bounds: {word}** — of {len(tested)} cells with m < d, "
-              f"the hypothesis p_c lies inside the trained lower bound's interval in {counts['inside']}, above it in "
-              f"{counts['above']} (lower bound short of it) and below it in {counts['below']}"
+    lines += ["", f"**Gaussian-width hypothesis, decoupled lower bounds: {word}** — of {len(tested)} cells with "
+              f"m < d, the hypothesis p_c lies inside the trained lower bound's interval in {counts['inside']}, "
+              f"above it in {counts['above']} (lower bound short of it) and below it in {counts['below']}"
               + (f"; {counts['no fit']} without a fit" if counts["no fit"] else "") + "."]
 
     coupled = [c for c in cells if c["model"] == "coupled" and c["kappa"] == 0.0]
@@ -473,20 +474,20 @@ def hypothesis_section(rows, extra):
         for c in kap:
             one = p_c(c["d"], kappa=c["kappa"])
             if c["m"] < c["d"] and abs(c["hyp"].p_c / one - 1.0) < 0.005 and c["fit"].success:
-                lines += ["", f"Calibration: at d = {c['d']}, m = {c['m']} almost every matrix is a product and the "
-                          f"capacity is essentially the one-layer p_c(d, κ = {c['kappa']:g}) = {one:.2f}; the search's "
-                          f"lower bound {_fmt(c['fit'].p50)} is {100 * (1 - c['fit'].p50 / one):.0f} % short of it. "
-                          "The search (exact block solves of a soft-margin objective, stopped once the normalised "
-                          "margin reaches κ) is too weak at κ > 0 for these cells to test the hypothesis."]
+                lines += ["", f"Calibration: at d = {c['d']}, m = {c['m']} almost every matrix is a product and "
+                          f"the capacity is essentially the one-layer p_c(d, κ = {c['kappa']:g}) = {one:.2f}; the "
+                          f"search's lower bound {_fmt(c['fit'].p50)} is {100 * (1 - c['fit'].p50 / one):.0f} % "
+                          "short of it. The search (exact block solves of a soft-margin objective, stopped once the "
+                          "normalised margin reaches κ) is too weak at κ > 0 for these cells to test the hypothesis."]
 
     r1 = extra.get("rank1", [])
     if r1:
         lines += ["", "### Rank one, decided exactly", "",
-                  "m = 1, decoupled, κ = 0: every trial decided by `solve_rank_one` (W = u vᵀ; branch and bound over "
-                  "the sign patterns s_μ = sign(v·x_μ), each pruned branch closed by a verified Gordan certificate, "
-                  "each feasible one re-scored), so p50 is an *estimate*, not a bound: a hypothesis value **above** "
-                  "the interval refutes it here just as one below would. The trained search's lower bound on the "
-                  "same instances is in the next column where that cell was run.", "",
+                  "m = 1, decoupled, κ = 0: every trial decided by `solve_rank_one` (W = u vᵀ; branch and bound "
+                  "over the sign patterns s_μ = sign(v·x_μ), each pruned branch closed by a verified Gordan "
+                  "certificate, each feasible one re-scored), so p50 is an *estimate*, not a bound: a hypothesis "
+                  "value **above** the interval refutes it here just as one below would. The trained search's lower "
+                  "bound on the same instances is in the next column where that cell was run.", "",
                   "| d | exact p50 | 95% CI | hypothesis p_c(N_eff) | exact / hypothesis | hypothesis vs CI "
                   "| conjecture p_c(2d - 1) | exact / conjecture | conjecture vs CI | search lower bound | counts "
                   "(p:feasible/trials) | undecided |",
@@ -497,8 +498,9 @@ def hypothesis_section(rows, extra):
             sf = search.get(c["d"])
             lb = f"{_fmt(sf.p50)} {_ci(sf)}" if sf is not None else "—"
             n_u = sum(pt["n_not_found"] for pt in c["points"])
-            lines.append(f"| {c['d']} | {_fmt(fit.p50, 2)} | {_ci(fit)} | {hyp.p_c:.2f} | {_fmt(fit.p50 / hyp.p_c, 3)} | "
-                         f"**{hypothesis_position(fit, hyp.p_c)}** | {hyp.p_c_conjecture:.2f} | "
+            lines.append(f"| {c['d']} | {_fmt(fit.p50, 2)} | {_ci(fit)} | {hyp.p_c:.2f} | "
+                         f"{_fmt(fit.p50 / hyp.p_c, 3)} | **{hypothesis_position(fit, hyp.p_c)}** | "
+                         f"{hyp.p_c_conjecture:.2f} | "
                          f"{_fmt(fit.p50 / hyp.p_c_conjecture, 3)} | {hypothesis_position(fit, hyp.p_c_conjecture)} | "
                          f"{lb} | {_counts(c['points'])} | {n_u} |")
         off = [c["d"] for c in r1 if hypothesis_position(c["fit"], c["hyp"].p_c) in ("above", "below")]
@@ -635,8 +637,8 @@ def report(rows, store, extra=None):
         "(exact).",
         "- conjecture: p_c with N_eff = 2 d m - m^2 (docs/theory.md §6), the parameter-count conjecture, "
         f"{conjecture_note(rows)}; one-layer: p_c with N = d^2.",
-        "- hypothesis (the Gaussian-width law, docs/theory.md §6): p_c with N_eff = E Σ_{i≤m} σ_i(G)², the squared "
-        "Gaussian width of the rank-≤ m unit-norm matrices; compared cell by cell below (section \"The "
+        "- hypothesis (the Gaussian-width law, docs/theory.md §6): p_c with N_eff = E Σ_{i≤m} σ_i(G)², the "
+        "squared Gaussian width of the rank-≤ m unit-norm matrices; compared cell by cell below (section \"The "
         "Gaussian-width hypothesis\"), with the search-effort study, further cells (m/d = 1/8, coupled model, "
         "d = 32, κ = 0.5) whose grids are centred on it, and exact rank-one cells (m = 1, decided both ways by "
         "`solve_rank_one`).",
@@ -702,13 +704,15 @@ def report(rows, store, extra=None):
         lines += ["", "Hypothesis cells (trained only; grid = hypothesis p_c × {0.85, 0.92, 1, 1.08, 1.15}, extended "
                   "one point at a time by × 0.7, 0.55, 0.4 below or × 1.3, 1.5 above while the lower bound's 1/2 "
                   "crossing lies outside the grid): p:certified feasible/trials.", "",
-                  "| part | model | κ | d | m | trials per p | counts | certified infeasible | not found | fit | trial s |",
+                  "| part | model | κ | d | m | trials per p | counts | certified infeasible | not found | fit "
+                  "| trial s |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for c in extra["cells"]:
             lines.append(f"| {c['part']} | {c['model']} | {c['kappa']:g} | {c['d']} | {c['m']} | {c['trials']} | "
                          f"{_counts(c['points'])} "
                          f"| {sum(pt['n_infeasible'] for pt in c['points'])} | "
-                         f"{sum(pt['n_not_found'] for pt in c['points'])} | {c['fit'].method} | {c['cpu_seconds']:.0f} |")
+                         f"{sum(pt['n_not_found'] for pt in c['points'])} | {c['fit'].method} | "
+                         f"{c['cpu_seconds']:.0f} |")
     extra_warns = [w for c in (extra or {}).get("cells", []) + (extra or {}).get("rank1", []) for w in c["warnings"]]
     extra_warns += [w for c in (extra or {}).get("effort", []) for lv in c["levels"].values() for w in lv["warnings"]]
     msgs = sorted({w for r in rows for w in r["frozen"]["warnings"] + r["trained"]["warnings"]} | set(extra_warns))

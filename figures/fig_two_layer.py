@@ -193,7 +193,8 @@ def plot(data):
     cx.set_xlim(0.0, 0.82)
     plotting.panel_label(cx, "c  trained / hypothesis", loc="upper right")
     chandles = [Line2D([], [], color=ccol[d], marker="o", ms=4.5, ls="none", label=f"$d = {d}$") for d in dsc]
-    chandles += [Line2D([], [], color="0.3", marker=CARETUPBASE, ms=8.5, mew=0, ls="none", label="search (lower bound)"),
+    chandles += [Line2D([], [], color="0.3", marker=CARETUPBASE, ms=8.5, mew=0, ls="none",
+                        label="search (lower bound)"),
                  Line2D([], [], color="0.3", marker="s", ms=5.0, mew=0, ls="none", label="rank one, exact")]
     cx.legend(handles=chandles, loc="lower right", handlelength=1.0, fontsize=7.5)
     ax.set_ylim(0.0, 1.12)

@@ -366,10 +366,10 @@ def add(subparsers):
     sub.add_argument("--kappa", action=StoreListOnce, metavar="KAPPA", help="margin(s), 0 <= kappa <= 50 (default: 0)")
     sub.add_argument("--model", choices=MODELS, default="decoupled",
                      help="memory: decoupled one-layer (default), hebbian (correlation matrix), two-layer-frozen "
-                          "(random W1, N = d min(m, d)), two-layer (both trained: the Gaussian-width hypothesis N_eff = E sum of "
-                          "the top m squared singular values of a d x d Gaussian, under test, beside the "
-                          "parameter-count conjecture N = 2dm - m^2, which certified simulations refute at m >= 2), "
-                          "listwise "
+                          "(random W1, N = d min(m, d)), two-layer (both trained: the Gaussian-width hypothesis "
+                          "N_eff = E sum of the top m squared singular values of a d x d Gaussian, under test, "
+                          "beside the parameter-count conjecture N = 2dm - m^2, which certified simulations refute "
+                          "at m >= 2), listwise "
                           "(tail-average margin over the top k competitors)")
     sub.add_argument("--accuracy", action=StoreListOnce, metavar="A",
                      help="with --d: capacity at which a fraction A of the facts is recalled, 0 < A <= 1 "

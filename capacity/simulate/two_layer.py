@@ -524,7 +524,8 @@ def solve_two_layer(inst, m, *, trained=False, n_restarts=3, C_schedule=_DEFAULT
     at = f" of normalised margin >= {kappa:g}" if kappa > 0.0 else ""
     return _result("undecided", trained=True, m=m, inst=inst, t0=t0, not_found=True, n_starts=len(starts),
                    n_alternations=n_alt,
-                   message=f"not found: no verified rank-{m} product{at} from {len(starts)} starts ({n_alt} alternations); "
+                   message=f"not found: no verified rank-{m} product{at} from {len(starts)} starts "
+                           f"({n_alt} alternations); "
                            f"frozen W1 not feasible, one-layer {one}; P(feasible) is bounded from below only")
 
 

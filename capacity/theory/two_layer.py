@@ -356,10 +356,11 @@ def n_eff_rank(d, m, *, n_samples=None, seed=N_EFF_SEED):
     an independent pilot sample (so the estimate is unbiased and ``n_eff_se`` is its
     plain standard error); the controls cut the standard deviation 2-8 fold.  With the
     default sample size the relative standard error is below 6e-4 for m >= d/8 (below
-    2.5e-4 for d >= 16; d = 16, m = 4: about 1.4e-4) and at most 1.6e-3 at m = 1.  No deterministic route is used: for real
-    Gaussian matrices (beta = 1) the expected sum of the top m eigenvalues needs the
-    full counting distribution of the Laguerre orthogonal ensemble (a Pfaffian of
-    incomplete-gamma integrals), not only its one-point density.
+    2.5e-4 for d >= 16; d = 16, m = 4: about 1.4e-4) and at most 1.6e-3 at m = 1.  No
+    deterministic route is used: for real Gaussian matrices (beta = 1) the expected sum
+    of the top m eigenvalues needs the full counting distribution of the Laguerre
+    orthogonal ensemble (a Pfaffian of incomplete-gamma integrals), not only its
+    one-point density.
 
     Examples
     --------
