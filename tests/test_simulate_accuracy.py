@@ -67,3 +67,11 @@ def test_subset_refuses_bad_indices():
         SubsetInstance(inst, [0, 0, 1])
     with pytest.raises(ValueError, match="`keep`"):
         SubsetInstance(inst, [7])
+
+
+def test_lp_trouble_is_reported_as_undecided(monkeypatch):
+    from capacity.simulate import accuracy as acc
+
+    monkeypatch.setattr(acc, "_slack_lp", lambda sub: (None, "the slack LP failed (test)"))
+    r = store_at_accuracy(make_instance("decoupled", 6, 28, seed=5))
+    assert r.verdict == "undecided" and "slack LP failed" in r.message and r.stored == 0

@@ -89,7 +89,7 @@ class AccuracyStoreResult(Result):
 
 
 def _slack_lp(sub):
-    """Per-input slacks of the L1 relaxation on the instance (or subset) ``sub``; returns s (p,)."""
+    """Per-input slacks of the L1 relaxation on ``sub``: ``(s, None)``, or ``(None, message)`` if HiGHS fails."""
     from scipy.optimize import linprog
     from scipy.sparse import csr_matrix, hstack
 
@@ -108,8 +108,8 @@ def _slack_lp(sub):
     bounds = [(None, None)] * (d * d) + [(0, None)] * p
     res = linprog(c, A_ub=a, b_ub=-np.ones(p * K), bounds=bounds, method="highs")
     if res.status != 0:
-        raise RuntimeError(f"slack LP failed: {res.message}")
-    return res.x[d * d:]
+        return None, f"the slack LP failed ({res.message})"
+    return res.x[d * d:], None
 
 
 def _readd(inst, keep, removed, res, method):
@@ -122,6 +122,13 @@ def _readd(inst, keep, removed, res, method):
             keep, res = trial, r
             readded.add(mu)
     return keep, res, readded
+
+
+def _undecided(inst, removed, lp_solves, t0, why):
+    return AccuracyStoreResult(p=inst.p, stored=0, failed=inst.p, accuracy=0.0, verdict="undecided",
+                               min_margin=float("nan"), removed=removed, lp_solves=lp_solves,
+                               seconds=time.perf_counter() - t0,
+                               message=f"stopped after removing {len(removed)} inputs: {why}")
 
 
 def store_at_accuracy(inst, *, method="gram", max_removed=None):
@@ -164,13 +171,12 @@ def store_at_accuracy(inst, *, method="gram", max_removed=None):
                                        accuracy=keep.size / inst.p, verdict="feasible", min_margin=res.min_margin,
                                        removed=removed, lp_solves=lp_solves, seconds=time.perf_counter() - t0,
                                        message=f"{keep.size} of {inst.p} inputs stored by a re-scored W")
-        if res.verdict != "feasible" and (len(removed) >= max_removed or res.verdict == "undecided"):
-            return AccuracyStoreResult(p=inst.p, stored=0, failed=inst.p, accuracy=0.0, verdict="undecided",
-                                       min_margin=float("nan"), removed=removed, lp_solves=lp_solves,
-                                       seconds=time.perf_counter() - t0,
-                                       message=f"stopped after removing {len(removed)} inputs: {res.message}")
-        s = _slack_lp(sub)
+        if len(removed) >= max_removed or res.verdict == "undecided":
+            return _undecided(inst, removed, lp_solves, t0, res.message)
+        s, trouble = _slack_lp(sub)
         lp_solves += 1
+        if s is None:  # numerical trouble is reported as undecided, never turned into a count
+            return _undecided(inst, removed, lp_solves, t0, trouble)
         drop = int(np.argmax(s))
         removed.append(int(keep[drop]))
         keep = np.delete(keep, drop)
