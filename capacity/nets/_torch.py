@@ -7,36 +7,23 @@ reproducible only up to floating-point reduction order.
 """
 import contextlib
 
-DEVICES = ("cpu", "cuda", "auto")
+from .. import _torch as _base
 
-_INSTALL_HINT = "capacity.nets needs torch: pip install torch==2.13.0 'capacity[torch]' (any torch >= 2.1 works)"
+DEVICES = _base.DEVICES
 
 
 def require_torch():
-    """Return the torch module, or raise ImportError with the install command."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - exercised only without torch
-        raise ImportError(_INSTALL_HINT) from exc
-    return torch
+    """Return the torch module, or raise a one-line ImportError with the install command."""
+    return _base.require_torch("capacity.nets")
 
 
 def resolve_device(device="cpu"):
-    """Map ``"cpu" | "cuda" | "auto"`` to a ``torch.device``.
+    """Map ``"cpu" | "cuda" | "auto"`` to a ``torch.device`` (the bottom layer's rule; cpu by default here).
 
     ``"cuda"`` without a visible GPU raises ValueError (never a silent CPU fallback);
     ``"auto"`` picks cuda when available, else cpu.
     """
-    if not isinstance(device, str):
-        raise TypeError(f"`device` must be a string ({', '.join(DEVICES)}); got {type(device).__name__}")
-    if device not in DEVICES:
-        raise ValueError(f"`device` must be one of {', '.join(DEVICES)}; got {device!r}")
-    torch = require_torch()
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("`device` is 'cuda' but torch sees no CUDA device; use --device cpu or auto")
-    return torch.device(device)
+    return _base.resolve_device(device, what="capacity.nets")
 
 
 @contextlib.contextmanager
