@@ -49,3 +49,20 @@ def test_bad_accuracy_is_one_line_exit_2(argv, flag, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and flag in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, n_params", [
+    (["simulate", "--d", "6", "--p", "10:22:4", "--trials", "6", "--no-store"], 36),
+    (["simulate", "--model", "two-layer-frozen", "--m", "3", "--d", "6", "--p", "6:18:4", "--trials", "4",
+      "--no-store"], 18),
+    (["threshold", "--d", "6", "--instances", "6", "--no-store"], 36),
+])
+def test_simulated_p50_reports_facts_and_bits_per_parameter(argv, n_params, capsys):
+    r = _json(argv, capsys)
+    p50 = r["p50"]["p50"] if isinstance(r["p50"], dict) else r["p50"]
+    assert r["n_params"] == n_params and math.isfinite(p50)
+    assert r["facts_per_param"] == pytest.approx(p50 / n_params, rel=1e-14)
+    assert r["bits_per_param"] == pytest.approx(p50 * math.log2(p50) / n_params, rel=1e-14)
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"facts/param = p50 / N = {p50 / n_params:.4g}" in text and f"{n_params} trainable entries" in text

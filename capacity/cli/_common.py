@@ -410,3 +410,26 @@ def parse_device(args):
     except (ImportError, TypeError, ValueError) as exc:
         raise CommandError(library_message(exc)) from None
     return {} if args.device is None else {"device": args.device}
+
+
+def per_param(model, d, p, m=None):
+    """Facts and bits per trainable parameter of a capacity answer p (docs/accuracy.md §2).
+
+    N = the trainable entries of the memory: d² (one-layer W; the Hebbian W has d² entries too), d m
+    (two-layer with W1 frozen: W2 only), 2 d m (both layers).  Returns ``{"n_params", "facts_per_param",
+    "bits_per_param"}`` with ``p / N`` and ``p log2 p / N`` (None where p is not a finite number >= 1).
+    """
+    n = {"two-layer-frozen": d * (m or 0), "two-layer": 2 * d * (m or 0)}.get(model, d * d)
+    ok = p is not None and math.isfinite(p) and p >= 1 and n > 0
+    return {"n_params": n, "facts_per_param": p / n if ok else None,
+            "bits_per_param": p * math.log2(p) / n if ok else None}
+
+
+def per_param_line(model, d, p, m=None):
+    """One text line for :func:`per_param`: ``facts/param = ..., bits/param = ... (N = ...)``."""
+    pp = per_param(model, d, p, m)
+    if pp["facts_per_param"] is None:
+        return "facts/param, bits/param: no finite p50"
+    what = {"two-layer-frozen": "d m, W2", "two-layer": "2 d m, W1 and W2"}.get(model, "d^2")
+    return (f"facts/param = p50 / N = {pp['facts_per_param']:.4g}, bits/param = p50 log2(p50) / N = "
+            f"{pp['bits_per_param']:.4g}  (N = {what} = {pp['n_params']} trainable entries)")

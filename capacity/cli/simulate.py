@@ -11,7 +11,7 @@ import warnings
 from ._common import (EXIT_OK, PROG, CommandError, StoreListOnce, StoreOnce, add_device_flag, add_executor_flags,
                       add_memory_flag, add_progress_flag, add_store_flags, add_subcommand, parse_device, parse_executor,
                       parse_grid, parse_int, parse_max_memory, parse_store, print_csv, print_json, print_table,
-                      report_store, store_rows, sweep_errors)
+                      per_param, per_param_line, report_store, store_rows, sweep_errors)
 
 MODELS = ("decoupled", "coupled", "hebbian", "two-layer-frozen", "two-layer")
 
@@ -114,6 +114,7 @@ def run(args, out=None):
         if two_layer:
             payload["m"] = m
         payload.update(p_c_theory=prediction.value, n_undecided=n_undecided)
+        payload.update(per_param(args.model, d, res.p50.p50, m))
         print_json(payload, out)
         return EXIT_OK
     if res.lower_bound is not None:
@@ -137,6 +138,7 @@ def run(args, out=None):
     interval = "95% CI" if fit.method == "logistic-mle" else "between grid points"
     print(f"p50 {rel} {fit.p50:.4g}  {interval} [{fit.ci_low:.4g}, {fit.ci_high:.4g}]  ({fit.method}; "
           f"{fit.message})", file=out)
+    print(per_param_line(args.model, d, fit.p50, m), file=out)
     print(f"{prediction.label} = {prediction.value:.6g}", file=out)
     print(f"undecided trials: {n_undecided}", file=out)
     for w in res.warnings:

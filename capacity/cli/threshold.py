@@ -10,7 +10,8 @@ import sys
 
 from ._common import (EXIT_OK, PROG, StoreOnce, add_device_flag, add_executor_flags, add_memory_flag,
                       add_progress_flag, add_store_flags, add_subcommand, parse_device, parse_executor, parse_int,
-                      parse_max_memory, parse_store, print_json, report_store, store_rows, sweep_errors)
+                      parse_max_memory, parse_store, per_param, per_param_line, print_json, report_store, store_rows,
+                      sweep_errors)
 
 MODELS = ("decoupled", "coupled")
 
@@ -41,13 +42,14 @@ def run(args, out=None):
         print_json({"d": res.d, "model": res.model, "embedding": res.embedding, "seed": res.seed,
                     "method": res.method, "thresholds": res.thresholds, "n_undecided": res.n_undecided,
                     "p50": res.p50, "p50_ci": res.p50_ci, "ci_level": res.ci_level, "p_c_theory": prediction.value,
-                    "warnings": res.warnings}, out)
+                    **per_param(args.model, d, res.p50), "warnings": res.warnings}, out)
         return EXIT_OK
     print(f"{args.model} memory, d = {d}, {instances} nested instances, seed {seed}, embedding {args.embedding}, "
           f"engine {args.method}; p* = the largest p each instance stores (certified both sides)", file=out)
     print("thresholds: " + " ".join("undecided" if t is None else str(t) for t in res.thresholds), file=out)
     print(f"p50 = {res.p50:.6g}  CI [{res.p50_ci[0]:.6g}, {res.p50_ci[1]:.6g}] (exact order statistics, "
           f"coverage {res.ci_level:.3f})", file=out)
+    print(per_param_line(args.model, d, res.p50), file=out)
     print(f"{prediction.label} = {prediction.value:.6g}", file=out)
     print(f"undecided instances: {res.n_undecided}", file=out)
     for w in res.warnings:
