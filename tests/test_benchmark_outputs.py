@@ -31,11 +31,12 @@ TIMING = re.compile(r"this invocation:|invocation took|this call took|total run 
 #: scripts that write a report file (their own results .md or docs/agreement.md)
 REPORT_SCRIPTS = ("agreement_table", "results_accuracy", "results_hebbian", "results_listwise", "results_mechanism", "results_nets_n1",
                   "results_nets_n2", "results_nets_n3", "results_nets_n4", "results_nets_n5",
-                  "results_nets_pathstar", "results_nets_probes", "results_thresholds", "results_two_layer")
+                  "results_nets_pathstar", "results_nets_probes", "results_protocol", "results_nets_multihop",
+                  "results_thresholds", "results_two_layer")
 
 #: reports regenerated from their committed stores (hebbian.md and listwise.md have no store: a rerun recomputes)
 STORE_REPORTS = ("mechanism", "nets_n1", "nets_n2", "nets_n3", "nets_n4", "nets_n5", "nets_pathstar", "nets_probes",
-                 "thresholds", "two_layer")
+                 "nets_multihop", "protocol", "thresholds", "two_layer")
 
 
 def _load(name):
@@ -222,6 +223,8 @@ TORCH_RERUNS = {  # name: (argv, module attributes holding store paths, their st
     "results_nets_n4": (["--jobs", "2"], ("STORE",), ("nets_n4",)),
     "results_nets_pathstar": ([], ("STORE",), ("nets_pathstar",)),
     "results_nets_probes": ([], ("STORE",), ("nets_probes",)),
+    "results_nets_multihop": ([], ("STORE",), ("nets_multihop",)),
+    "results_protocol": (["--report"], ("STORE",), ("protocol",)),
 }
 
 
