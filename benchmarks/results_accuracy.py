@@ -5,7 +5,9 @@ searched for the largest subset of inputs one memory stores (`store_at_accuracy`
 removal, re-adding pass, every kept set certified by a re-scored W).  The failures found are an upper
 bound on the fewest possible, so the simulated accuracy is a lower bound.  Beside it: the RS accuracy
 at that p (`accuracy_at`: the A with p = d^2 alpha(1 - A; p - 1)), and the RS capacities p_c(d, A) at
-A = 0.99, 0.95, 0.9.
+A = 0.99, 0.95, 0.9.  Beside them, gradient descent on the same instances (`train_memories`: cross-entropy +
+Adam from W = 0, lr = 6/d, 4000 full-batch steps, float64; failures = inputs with a margin <= 0 of the final W,
+re-scored in float64) — needs torch; without it the GD column is left out.
 
 Every finished instance is committed to benchmarks/results/accuracy.sqlite (rerunning resumes);
 `--report` rebuilds benchmarks/results/accuracy.md from the store only.
@@ -55,6 +57,32 @@ def tasks_for(d, mults, trials):
             for m in MODELS for p in grid(d, mults) for t in range(trials)]
 
 
+GD_STEPS = 4000
+try:
+    import torch
+
+    torch.set_num_threads(1)
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+
+
+def gd_tasks_for(d, mults, trials):
+    return [{"experiment": "gd-at-accuracy", "model": m, "d": d, "p": p, "seed": SEED, "trials": trials,
+             "steps": GD_STEPS} for m in MODELS for p in grid(d, mults)]
+
+
+def run_gd(task):
+    """All trials of one (model, d, p) trained in one batch; failures of the final W per trial."""
+    from capacity.nets.models.linear import train_memories
+
+    insts = [make_instance(task["model"], task["d"], task["p"], seed=task["seed"], trial=t)
+             for t in range(task["trials"])]
+    res = train_memories(insts, steps=task["steps"])
+    # the kept W is the first separating snapshot when there is one (then 0 failures), else the final W
+    return {"failed": [int((inst.margins(W).min(axis=1) <= 0).sum()) for inst, W in zip(insts, res.W)]}
+
+
 def median_ci(x):
     """Median and its exact distribution-free ~95 % interval (order statistics; None below 6 values)."""
     from scipy.stats import binom
@@ -79,9 +107,12 @@ def report(store):
              "- **RS accuracy**: the A solving p = d^2 alpha(1 - A; p - 1) (docs/accuracy.md §1, eq. (A2); "
              "Monte Carlo tail, ± 1 s.e.). Replica-symmetric, not exact for error counting.",
              "- median [95 % CI]: exact order-statistic interval of the median over instances.", "",
+             "- **GD failures**: inputs the gradient-trained memory of the same instance gets wrong (cross-entropy + "
+             f"Adam, lr = 6/d, {GD_STEPS} steps from W = 0; re-scored in float64), mean ± s.e.", "",
              "| d | model | p | p / p_c | instances | failures found: median [95 % CI] | mean ± s.e. "
-             "| simulated accuracy (median) | RS accuracy | RS failures (1 - A) p |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| GD failures, mean ± s.e. | simulated accuracy (median) | RS accuracy | RS failures (1 - A) p |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    gd = {(t["d"], t["model"], t["p"]): r["failed"] for t, r in store.items(experiment="gd-at-accuracy")}
     rows = {}
     for task, res in store.items(experiment="store-at-accuracy"):
         rows.setdefault((task["d"], task["model"], task["p"]), []).append(res)
@@ -94,8 +125,10 @@ def report(store):
         a, se = accuracy_at(d, p)
         und = f" ({undecided} undecided)" if undecided else ""
         mean, sem = float(np.mean(fails)), float(np.std(fails, ddof=1) / math.sqrt(len(fails)))
+        g = gd.get((d, model, p))
+        gcol = "–" if g is None else f"{np.mean(g):.2f} ± {np.std(g, ddof=1) / math.sqrt(len(g)):.2f}"
         lines.append(f"| {d} | {model} | {p} | {p / p_c(d):.2f} | {len(rs)}{und} | {med:g} {ci} | {mean:.2f} ± {sem:.2f} | "
-                     f"{1 - med / p:.3f} | {a:.4f} ± {se:.4f} | {(1 - a) * p:.2f} |")
+                     f"{gcol} | {1 - med / p:.3f} | {a:.4f} ± {se:.4f} | {(1 - a) * p:.2f} |")
     lines += ["", "RS capacities p_c(d, A) (Monte Carlo tail; ± 1 s.e.):", "",
               "| d | p_c(d) (A = 1) | A = 0.99 | A = 0.95 | A = 0.9 |", "|---|---|---|---|---|"]
     for d, _, _ in CELLS:
@@ -120,6 +153,8 @@ def main(argv=None):
             for d, mults, trials in CELLS:
                 if dims is None or d in dims:
                     run_sweep(run_one, tasks_for(d, mults, trials), store=store, progress=True)
+                    if HAVE_TORCH:
+                        run_sweep(run_gd, gd_tasks_for(d, mults, trials), store=store, progress=True)
             print(f"results_accuracy: {time.perf_counter() - t0:.0f} s this invocation", file=sys.stderr)
         report(store)
 
