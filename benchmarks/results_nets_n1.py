@@ -145,19 +145,9 @@ def coupled_sections(results, trials_by_d):
     lines.append("")
     lines.append("## One layer: GD p50 vs LP p50 vs theory")
     lines.append("")
-    lines.append("| d | trials | GD p50 [95% CI] | fit | LP p50 [95% CI] | fit | theory p_c(d) | GD/theory | GD/LP | "
-                 "LP/theory | GD stored but LP infeasible | budget check: 2x steps at p | median step to store |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines += _LINEAR_HEAD
     rows = [r for res in results for r in res.rows]
-    for r in rows:
-        if r.arch != "linear":
-            continue
-        b = r.budget
-        bud = "-" if not b else (f"p = {b['p']}: {b['changed']}/{b['n']} changed (+{b['gained']} stored, "
-                                 f"-{b['lost']})")
-        lines.append(f"| {r.d} | {trials_by_d[r.d]} | {_ci(r.gd_p50)} | {_fit(r.gd_p50)} | {_ci(r.lp_p50)} | "
-                     f"{_fit(r.lp_p50)} | {r.theory:.1f} | {r.gd_over_theory:.3f} | {r.gd_over_lp:.3f} | "
-                     f"{r.lp_over_theory:.3f} | {r.gd_not_lp}/{r.n_pairs} | {bud} | {r.median_steps_to_store:.0f} |")
+    lines += [_linear_row(r, trials_by_d) for r in rows if r.arch == "linear"]
     two = [r for r in rows if r.arch != "linear"]
     if two:
         lines += ["", f"## Two layers W2 W1 (d = {TWO_LAYER_D})", ""]
@@ -198,13 +188,28 @@ def coupled_sections(results, trials_by_d):
     return lines
 
 
+_LINEAR_HEAD = ["| d | trials | GD p50 [95% CI] | fit | LP p50 [95% CI] | fit | theory p_c(d) | GD/theory | GD/LP | "
+                "LP/theory | GD stored but LP infeasible | budget check: 2x steps at p | median step to store | "
+                "GD facts / bits per param |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+
+def _per_param(fit, d):
+    """GD p50 per parameter of the d x d memory: p50 / d² and p50 log2(p50) / d² (docs/accuracy.md §2)."""
+    if fit is None or not fit.success:
+        return "n/a"
+    p = fit.p50
+    return f"{p / (d * d):.3f} / {p * np.log2(p) / (d * d):.2f}"
+
+
 def _linear_row(r, trials_by_d):
     b = r.budget
     bud = "-" if not b else (f"p = {b['p']}: {b['changed']}/{b['n']} changed (+{b['gained']} stored, "
                              f"-{b['lost']})")
     return (f"| {r.d} | {trials_by_d[r.d]} | {_ci(r.gd_p50)} | {_fit(r.gd_p50)} | {_ci(r.lp_p50)} | "
             f"{_fit(r.lp_p50)} | {r.theory:.1f} | {r.gd_over_theory:.3f} | {r.gd_over_lp:.3f} | "
-            f"{r.lp_over_theory:.3f} | {r.gd_not_lp}/{r.n_pairs} | {bud} | {r.median_steps_to_store:.0f} |")
+            f"{r.lp_over_theory:.3f} | {r.gd_not_lp}/{r.n_pairs} | {bud} | {r.median_steps_to_store:.0f} | "
+            f"{_per_param(r.gd_p50, r.d)} |")
 
 
 def decoupled_section(results, trials_by_d):
@@ -221,9 +226,7 @@ def decoupled_section(results, trials_by_d):
         "theory = the same p_c(d) (docs/theory.md §2: coupled ≈ decoupled). Trials per p: "
         + ", ".join(f"d = {d}: {n}" for d, n in trials_by_d.items()) + ".")
     lines.append("")
-    lines.append("| d | trials | GD p50 [95% CI] | fit | LP p50 [95% CI] | fit | theory p_c(d) | GD/theory | GD/LP | "
-                 "LP/theory | GD stored but LP infeasible | budget check: 2x steps at p | median step to store |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines += _LINEAR_HEAD
     lines += [_linear_row(r, trials_by_d) for r in rows]
     lines += ["", "### Decoupled counts", "",
               "p: stored (GD) or certified feasible (LP) / trials; LP undecided trials in the last column "
