@@ -17,7 +17,8 @@ import pytest
 TORCH_DOCTESTS = frozenset({
     "capacity.nets.experiments.n1", "capacity.nets.experiments.n3", "capacity.nets.experiments.n4",
     "capacity.nets.experiments.probes", "capacity.nets.models.geometric", "capacity.nets.models.linear",
-    "capacity.nets.models.pathstar", "capacity.nets.models.retrieval",
+    "capacity.nets.models.pathstar", "capacity.nets.models.retrieval", "capacity.nets.experiments.protocol",
+    "capacity.nets.models.protocol",
 })
 
 
