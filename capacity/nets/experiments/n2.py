@@ -5,7 +5,6 @@ starting at the linear-memory law (docs/theory.md §2, eq. (T3)), and compared w
 for all trainable parameters and for the MLP's only.  The model and its training are in
 :mod:`capacity.nets.models.transformer`.
 """
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 from ..._validation import check_int, check_real
 from ...results import Result, RowsResult
 from .._torch import resolve_device
+from ._bracket import BracketSearch
 from ..models.transformer import count_params, facts_law, train_facts
 
 __all__ = ["EXPERIMENT", "DEFAULT_CONFIGS", "QUICK_CONFIGS", "N2Row", "N2Result", "run_n2"]
@@ -133,34 +133,18 @@ def _run_n2_iv(configs, n_relations, seed, n_seeds, steps, lr, resolution, devic
             check_real("resolution", resolution, low=1.0, low_open=True, high=4.0))
 
 
-class _Chain:
-    """Search for the largest stored N at one (d, m, seed): walk by WALK from the law, then bisection."""
+class _Chain(BracketSearch):
+    """Search for the largest stored N at one (d, m, seed), from the (T3) law by factors of WALK."""
 
     def __init__(self, d, m, r, seed, resolution, law_n):
-        self.d, self.m, self.r, self.seed, self.resolution = d, m, r, seed, resolution
-        self.lo, self.hi = None, None  # largest stored N, smallest unstored N seen
-        self.next_n = max(2, int(round(law_n)))
+        super().__init__(law_n, WALK, resolution)
+        self.d, self.m, self.r, self.seed = d, m, r, seed
         self.results = {}  # N -> stored
         self.budget = None
 
     def record(self, n, stored):
         self.results[n] = stored
-        if stored:
-            self.lo = n if self.lo is None else max(self.lo, n)
-        else:
-            self.hi = n if self.hi is None else min(self.hi, n)
-        if self.lo is None:  # nothing stored yet: walk down by WALK
-            if n <= 2:
-                self.next_n = None
-                return
-            self.next_n = max(2, min(n - 1, int(round(n / WALK))))
-        elif self.hi is None:  # everything stored so far: walk up by WALK
-            self.next_n = max(n + 1, int(round(n * WALK)))
-        elif self.hi - self.lo <= 1 or self.hi <= self.resolution * self.lo:
-            self.next_n = None
-        else:
-            self.next_n = int(round(math.sqrt(self.lo * self.hi)))
-            self.next_n = min(max(self.next_n, self.lo + 1), self.hi - 1)
+        super().record(n, stored)
 
 
 def run_n2(*, configs=None, n_relations=4, seed=0, n_seeds=2, steps=3000, lr=1e-2, resolution=1.06, quick=False,

@@ -13,12 +13,12 @@ Because the instances are nested, the certified LP threshold p* of the same fact
 (:func:`capacity.simulate.estimate_thresholds`, same seed and trials) is the exact answer of
 "largest N stored at 100 %" on them; the benchmark script puts both side by side.
 """
-import math
 from dataclasses import dataclass
 
 from ..._validation import check_int, check_real
 from ...results import Result, RowsResult
 from ..models.protocol import CHECK_EVERY, STEPS, TARGET, train_to_accuracy
+from ._bracket import BracketSearch
 
 __all__ = ["EXPERIMENT", "WALK", "RESOLUTION", "LR_SCALES", "protocol_task", "run_protocol_task", "ProtocolRow",
            "ProtocolResult", "run_protocol"]
@@ -52,29 +52,17 @@ def run_protocol_task(task):
             "train_accuracy": float(res.train_accuracy[0]), "loss": float(res.loss[0])}
 
 
-class _Search:
+class _Search(BracketSearch):
     """Largest stored N of one (d, trial, lr): walk by WALK from the start, then geometric bisection."""
 
     def __init__(self, d, trial, lr_scale, start, resolution):
-        self.d, self.trial, self.lr_scale, self.resolution = d, trial, lr_scale, resolution
-        self.lo = self.hi = None  # largest stored N, smallest unstored N seen
-        self.next_n = max(2, int(round(start)))
+        super().__init__(start, WALK, resolution)
+        self.d, self.trial, self.lr_scale = d, trial, lr_scale
         self.runs = {}  # N -> run result
 
     def record(self, n, res):
         self.runs[n] = res
-        if res["stored"]:
-            self.lo = n if self.lo is None else max(self.lo, n)
-        else:
-            self.hi = n if self.hi is None else min(self.hi, n)
-        if self.lo is None:
-            self.next_n = None if n <= 2 else max(2, min(n - 1, int(round(n / WALK))))
-        elif self.hi is None:
-            self.next_n = max(n + 1, int(round(n * WALK)))
-        elif self.hi - self.lo <= 1 or self.hi <= self.resolution * self.lo:
-            self.next_n = None
-        else:
-            self.next_n = min(max(int(round(math.sqrt(self.lo * self.hi))), self.lo + 1), self.hi - 1)
+        super().record(n, res["stored"])
 
 
 @dataclass(frozen=True)
