@@ -328,3 +328,67 @@ def test_gram_kernels_run_without_jit():
     assert res["verdicts"] == jit
     assert set(jit) == {"feasible", "infeasible"}
     assert res["delete_err"] <= 1e-12
+
+
+NEAR_PC = [(model, d, p, t) for model in ("decoupled", "coupled") for (d, p) in ((8, 22), (10, 30), (12, 40))
+           for t in range(3)]
+
+
+@pytest.mark.parametrize("model,d,p,trial", NEAR_PC)
+def test_inexact_rounds_reach_the_exact_rounds_verdict(model, d, p, trial):
+    """Rounds of 1 or 2 solver iterations end where rounds solved to the working set's optimum do, and a
+    certificate is still taken from an exact optimum (bound at round-off level, not just under cert_tol)."""
+    inst = make_instance(model, d, p, seed=9, trial=trial)
+    exact = gram_cutting_planes(inst, inner_iterations=None)
+    assert exact[0] in ("separated", "inconsistent")
+    for inner in (1, 2):
+        status, W, pairs, u, rounds, nn = gram_cutting_planes(inst, inner_iterations=inner)
+        assert status == exact[0]
+        if status == "separated":
+            assert verify_separating(inst, W) > 0
+        else:
+            sup = np.nonzero(u > 0)[0]
+            rows = _all_rows(inst)[pairs[sup, 0] * inst.K + pairs[sup, 1]]
+            assert verify_certificate(rows, u[sup], d) <= 1e-10
+
+
+def test_inexact_rounds_exercise_both_verdicts():
+    got = {gram_cutting_planes(make_instance(m, d, p, seed=9, trial=t), inner_iterations=2)[0]
+           for (m, d, p, t) in NEAR_PC}
+    assert got == {"separated", "inconsistent"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_start_passive_leaves_a_passive_optimum_and_the_same_solution(seed):
+    """From any passive set, start_passive leaves u > 0 with H_PP u_P = 1 and R the fresh Cholesky factor of
+    H_PP; solve() from there reaches scipy's NNLS residual."""
+    rng = np.random.default_rng(seed)
+    m, dx, dy, s = 50, 4, 4, 2.0
+    X = rng.standard_normal((m, dx))
+    D = rng.standard_normal((m, dy)) + 0.5 * seed
+    g = GramNNLS(s, X, D)
+    start = rng.choice(m, size=30, replace=False)
+    n = g.start_passive(start)
+    assert n == len(g.P) and set(g.P.tolist()) <= set(start.tolist())
+    H = g.H(g.P, g.P)
+    uP = g.u[g.P]
+    assert np.all(uP > 0) and np.all(g.u[np.setdiff1d(np.arange(m), g.P)] == 0)
+    np.testing.assert_allclose(H @ uP, np.ones(n), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(g.R.T @ g.R, H, rtol=0, atol=1e-9 * np.abs(H).max())
+    assert g.solve() == "optimal"
+    A = (D[:, :, None] * X[:, None, :]).reshape(m, -1)
+    E = np.vstack([s * A.T, np.ones(m)])
+    f = np.zeros(E.shape[0])
+    f[-1] = 1.0
+    _, res_ref = nnls(E, f, maxiter=50 * E.shape[0])
+    assert np.linalg.norm(E @ g.u - f) <= res_ref + 1e-9
+    with pytest.raises(ValueError, match="empty passive set"):
+        g.start_passive(start)
+
+
+def test_support_is_the_positive_part_of_the_working_set():
+    for t in range(4):
+        r = solve_feasibility(make_instance("decoupled", 8, 22, seed=9, trial=t), method="gram")
+        ws = set(map(tuple, r.working_set.tolist()))
+        assert 0 < len(r.support) <= len(r.working_set) and set(map(tuple, r.support.tolist())) <= ws
+        assert "support" not in r.to_dict()

@@ -155,3 +155,20 @@ def test_warm_start_pairs_are_checked_and_never_change_the_verdict():
         feasibility.solve_feasibility(inst, method="ldp", initial_pairs=cold.working_set)
     with pytest.raises(ValueError, match="`initial_pairs`"):
         feasibility.solve_feasibility(inst, method="gram", initial_pairs=[[0.5, 1.0]])
+
+
+def test_warm_support_is_checked_and_never_changes_the_verdict():
+    """Starting the solver's passive set from a neighbouring p's support changes the cost, not the verdict."""
+    for p0, p1 in ((24, 26), (26, 23)):
+        cold = feasibility.solve_feasibility(make_nested_instance("decoupled", 8, p0, seed=5, trial=1), method="gram")
+        inst = make_nested_instance("decoupled", 8, p1, seed=5, trial=1)
+        warm = feasibility.solve_feasibility(inst, method="gram", initial_pairs=cold.working_set,
+                                             initial_support=cold.support)
+        ref = "feasible" if _naive_feasible("decoupled", 8, p1, 5, 1) else "infeasible"
+        assert warm.verdict == ref == feasibility.solve_feasibility(inst, method="gram").verdict
+    with pytest.raises(ValueError, match="`initial_support`"):
+        feasibility.solve_feasibility(inst, method="torch", initial_support=cold.support)
+    with pytest.raises(ValueError, match="`initial_support`"):
+        feasibility.solve_feasibility(inst, method="gram", initial_support=[[1, -2]])
+    with pytest.raises(ValueError, match="`initial_support`"):
+        feasibility.solve_feasibility(inst, method="gram", initial_support=np.zeros((3, 3), dtype=int))

@@ -547,3 +547,25 @@ class GramNNLS:
             if progressed:
                 excluded[:] = False
         return "budget"
+
+    # --- warm start from a passive set ----------------------------------------------------------
+    def start_passive(self, rows):
+        """Start from the passive set ``rows`` (row indices, e.g. where a related problem's solution was
+        positive) instead of u = 0: one pivoted Cholesky of H over them (numerically dependent rows
+        dropped), and the rows whose component of the passive solution is <= 0 dropped, refactoring,
+        until none is.  Leaves u optimal and > 0 on its passive set, which is all :meth:`solve` needs
+        of a start.  Returns the size of the passive set."""
+        if len(self.P):
+            raise ValueError("start_passive needs an empty passive set")
+        B = np.unique(np.asarray(rows, dtype=np.intp))
+        while len(B):
+            B = self._append(B)
+            z = self._solve_ones()
+            good = z > 0
+            if good.all():
+                self.u[self.P] = z
+                return len(self.P)
+            B = self.P[good]
+            self.P = self.P[:0]
+            self._y1_valid = 0
+        return 0

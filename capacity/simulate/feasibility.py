@@ -89,7 +89,9 @@ class FeasibilityResult(Result):
 
     ``working_set`` (Gram and torch engines only, else None) is the final working set as an array of
     (mu, k) pairs, for warm-starting a related solve (``initial_pairs``); ``to_dict()``
-    leaves it out, as it is solver state rather than part of the verdict.
+    leaves it out, as it is solver state rather than part of the verdict.  ``support`` (Gram and torch
+    engines) is the part of it with a positive multiplier at the end (the solver's passive set), for
+    ``initial_support``; also left out of ``to_dict()``.
     """
 
     verdict: str  # "feasible" | "infeasible" | "undecided"
@@ -103,11 +105,12 @@ class FeasibilityResult(Result):
     seconds: float
     message: str
     working_set: object = None
+    support: object = None
 
     def to_dict(self):
-        """The verdict as plain Python, without the working set (solver state)."""
+        """The verdict as plain Python, without the working set and support (solver state)."""
         out = super().to_dict()
-        del out["working_set"]
+        del out["working_set"], out["support"]
         return out
 
 
@@ -353,39 +356,66 @@ def _row_factors(inst, pairs, cache=None):
     return inst.x[mu], inst.y[mu] - comps
 
 
-def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_input=4, cert_tol=1e-7,
-                        initial_pairs=None):
+#: Lawson-Hanson iterations of the working-set NNLS between two re-scorings in the Gram engine
+#: (docs/simulator.md §2, "Inexact rounds").
+INNER_ITERATIONS = 2
+#: Default ``max_rounds`` per engine: the Gram engine's rounds are short (``INNER_ITERATIONS``).
+DEFAULT_ROUNDS = {"ldp": 80, "highs": 80, "torch": 80, "gram": 2000}
+
+
+def gram_cutting_planes(inst, *, max_rounds=2000, add_per_input=4, initial_per_input=4, cert_tol=1e-7,
+                        initial_pairs=None, initial_support=None, inner_iterations=INNER_ITERATIONS):
     """The LDP cutting planes of :func:`ldp_cutting_planes` (target "positive"), with the
     working-set NNLS solved in Gram form and warm-started across rounds
     (:class:`capacity.simulate._gram.GramNNLS`); rows are never formed as d^2-vectors
     except for the final certificate check.
 
+    Rounds are *inexact*: each runs at most ``inner_iterations`` Lawson-Hanson iterations on the
+    working set (None: to its optimum), then re-scores all p K constraints with the current W and
+    adds violated rows.  After every iteration u is optimal on its passive set, so each W is a
+    candidate like any other (a separating one is re-scored), the objective decreases strictly
+    across rounds and the method ends where the exact one does: at the optimum of a working set
+    that no constraint violates.  A certificate is only taken from the working set's exact
+    optimum (the solve is finished first).
+
     Returns ``(status, W, pairs, u, rounds, solver)``; status "separated" (W separates the
     working set; the caller re-scores all constraints), "inconsistent" (the working set
     looks infeasible: d ||sum u_r a_r|| / sum u <= cert_tol in factored arithmetic; the
     caller verifies the certificate on dense rows) or "budget".  ``initial_pairs`` (an
-    array of (mu, k) pairs) is added to the first working set (a warm start).
+    array of (mu, k) pairs) is added to the first working set (a warm start); the rows of
+    ``initial_support`` (pairs, e.g. the ``support`` of a solve at another p) are added too and
+    the solver starts from them as its passive set (:meth:`GramNNLS.start_passive`) instead of
+    from u = 0.
     """
     from ._gram import GramNNLS
 
     d = inst.d
+    inner = 100000 if inner_iterations is None else inner_iterations
     cache = _CompetitorCache(inst)
-    pairs = _initial_pairs(inst, initial_per_input, initial_pairs)
+    warm = [w for w in (initial_support, initial_pairs) if w is not None and len(w)]
+    pairs = _initial_pairs(inst, initial_per_input, np.vstack(warm) if warm else None)
     X, D = _row_factors(inst, pairs, cache)
     nn = GramNNLS(d, X, D)
+    if initial_support is not None and len(initial_support):
+        row = {pq: i for i, pq in enumerate(map(tuple, pairs.tolist()))}
+        nn.start_passive([row[pq] for pq in map(tuple, np.asarray(initial_support).tolist()) if pq in row])
     threshold = 1.0 - 1e-9
-    W = None
-    for rnd in range(1, max_rounds + 1):
-        if nn.solve() != "optimal":  # pragma: no cover - iteration budget
-            return "budget", None, pairs, nn.u, rnd, nn
+
+    def inconsistent():
         su = float(nn.u.sum())
-        V = nn.V()
-        if su > 0 and d * np.linalg.norm(V) / su <= cert_tol:
-            return "inconsistent", None, pairs, nn.u, rnd, nn
-        if su >= 1.0:
-            return "inconsistent", None, pairs, nn.u, rnd, nn
-        W = d * V / (1.0 - su)
-        m = cache.margins(W) * d  # LDP units: >= 1 on the working set
+        return su >= 1.0 or (su > 0 and d * np.linalg.norm(nn.V()) / su <= cert_tol)
+
+    for rnd in range(1, max_rounds + 1):
+        optimal = nn.solve(max_iter=inner) == "optimal"
+        if inconsistent():
+            if not optimal and nn.solve() != "optimal":  # pragma: no cover - iteration budget
+                return "budget", None, pairs, nn.u, rnd, nn
+            optimal = True
+            if inconsistent():
+                return "inconsistent", None, pairs, nn.u, rnd, nn
+        su = float(nn.u.sum())
+        W = d * nn.V() / (1.0 - su)
+        m = cache.margins(W) * d  # LDP units: >= 1 on the working set at its optimum
         if m.min() > 0.0 and cache.blocks is not None:
             m = inst.margins(W) * d  # the instance's own re-scoring decides "separated"
         if m.min() > 0.0:
@@ -397,7 +427,9 @@ def gram_cutting_planes(inst, *, max_rounds=80, add_per_input=4, initial_per_inp
         in_set = set(map(tuple, pairs.tolist()))
         new = _violated_pairs(m, in_set, add_per_input, threshold)
         if len(new) == 0:
-            return "budget", W, pairs, nn.u, rnd, nn
+            if optimal:  # pragma: no cover - an optimal working set with no violated row separates
+                return "budget", W, pairs, nn.u, rnd, nn
+            continue
         pairs = np.vstack([pairs, new])
         nn.add_rows(*_row_factors(inst, new, cache))
     return "budget", None, pairs, nn.u, max_rounds, nn
@@ -408,30 +440,32 @@ def _gram_verdict(inst, t0, cert_tol, status, W, mm, pairs, u, rounds, label):
     margins of W re-scored in float64 on the host (NaN when not separated); a certificate is checked on
     dense float64 rows built on the host."""
     d, n_rows, ws = inst.d, len(pairs), np.asarray(pairs)
+    ws_kw = {"working_set": ws, "support": ws[np.asarray(u) > 0]}
     if status == "separated" and mm > 0:
-        return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+        return _result("feasible", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, **ws_kw,
                        min_margin=mm, kappa_hat=mm / (np.linalg.norm(W) / d),
-                       message=f"all p K margins of the working-set max-margin W ({label}) re-scored in float64 on "
+                       message=f"all p K margins of a working-set W ({label}) re-scored in float64 on "
                                f"the host and > 0")
     if status == "inconsistent":
         sup = np.nonzero(u > 0)[0]
         bound = verify_certificate(constraint_rows(inst, pairs[sup], _competitors_of(inst, pairs[sup])), u[sup], d)
         if bound <= cert_tol:
-            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+            return _result("infeasible", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, **ws_kw,
                            cert_bound=bound,
                            message=f"Gordan certificate from the Gram-form LDP/NNLS solution ({label}) on {len(sup)} "
                                    f"of {n_rows} rows, verified in float64 on the host")
-        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+        return _result("undecided", tau=0.0, n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, **ws_kw,
                        cert_bound=bound,
                        message=f"working set looks inconsistent but certificate bound {bound:.3g} > {cert_tol:g}")
-    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, working_set=ws,
+    return _result("undecided", tau=float("nan"), n_rows=n_rows, inst=inst, rounds=rounds, t0=t0, **ws_kw,
                    message=f"no verdict after {rounds} cutting-plane rounds ({label})")
 
 
-def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs=None):
+def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs=None,
+                initial_support=None):
     status, W, pairs, u, rounds, nn = gram_cutting_planes(inst, max_rounds=max_rounds, add_per_input=add_per_input,
                                                           initial_per_input=initial_per_input, cert_tol=cert_tol,
-                                                          initial_pairs=initial_pairs)
+                                                          initial_pairs=initial_pairs, initial_support=initial_support)
     mm = verify_separating(inst, W) if status == "separated" else float("nan")
     return _gram_verdict(inst, t0, cert_tol, status, W, mm, pairs, u, rounds, "Gram NNLS")
 
@@ -489,8 +523,21 @@ def torch_memory_check(what, d, p, K, *, model, device, n_in=None, n_out=None, i
     return dev, torch_competitor_cache(p, p - 1 if K is None else K, n_out, model=model, device_memory=total)
 
 
+def _pairs_iv(name, pairs):
+    """A warm start's (mu, k) pairs: an integer array of shape (n, 2), entries >= 0."""
+    pairs = np.asarray(pairs)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.dtype.kind not in "iu":
+        raise ValueError(f"`{name}` must be an integer array of shape (n, 2); got shape {pairs.shape} and dtype "
+                         f"{pairs.dtype}")
+    bad = ~(pairs >= 0).all(axis=1)
+    if bad.any():
+        raise ValueError(f"`{name}` must hold (mu, k) pairs >= 0; got {show(pairs[bad][0].tolist())} in row "
+                         f"{int(np.argmax(bad))}")
+    return pairs
+
+
 def _feasibility_iv(inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs,
-                    max_memory, device):
+                    max_memory, device, initial_support=None):
     inst = check_instance("inst", inst)
     method = check_choice("method", method, METHODS)
     if device is not None:
@@ -498,20 +545,17 @@ def _feasibility_iv(inst, method, cert_tol, max_rounds, add_per_input, initial_p
         if method != "torch":
             raise ValueError(f"`device` applies to method 'torch' only; got device={device!r} with method={method!r}")
     cert_tol = check_real("cert_tol", cert_tol, low=0.0, low_open=True)
-    max_rounds = check_int("max_rounds", max_rounds, low=1)
+    max_rounds = DEFAULT_ROUNDS[method] if max_rounds is None else check_int("max_rounds", max_rounds, low=1)
     add_per_input = check_int("add_per_input", add_per_input, low=1)
     initial_per_input = check_int("initial_per_input", initial_per_input, low=1)
     if initial_pairs is not None:
         if method not in WARM_METHODS:
             raise ValueError(f"`initial_pairs` needs method 'gram' or 'torch'; got method={method!r}")
-        initial_pairs = np.asarray(initial_pairs)
-        if initial_pairs.ndim != 2 or initial_pairs.shape[1] != 2 or initial_pairs.dtype.kind not in "iu":
-            raise ValueError(f"`initial_pairs` must be an integer array of shape (n, 2); got shape "
-                             f"{initial_pairs.shape} and dtype {initial_pairs.dtype}")
-        bad = ~(initial_pairs >= 0).all(axis=1)
-        if bad.any():
-            raise ValueError(f"`initial_pairs` must hold (mu, k) pairs >= 0; got {show(initial_pairs[bad][0].tolist())} "
-                             f"in row {int(np.argmax(bad))}")
+        initial_pairs = _pairs_iv("initial_pairs", initial_pairs)
+    if initial_support is not None:
+        if method != "gram":
+            raise ValueError(f"`initial_support` needs method 'gram'; got method={method!r}")
+        initial_support = _pairs_iv("initial_support", initial_support)
     what = f"solve_feasibility at d = {inst.d}, p = {inst.p}, K = {inst.K} (method {method!r})"
     model = getattr(inst, "model", "decoupled")
     torch_state = None
@@ -524,11 +568,11 @@ def _feasibility_iv(inst, method, cert_tol, max_rounds, add_per_input, initial_p
         need = solve_memory(inst.d, inst.p, inst.K, model=model, method=method, n_in=inst.x.shape[1],
                             n_out=inst.y.shape[1], initial_per_input=initial_per_input, add_per_input=add_per_input)
         check_memory(what, need, max_memory)
-    return method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, torch_state
+    return method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, torch_state, initial_support
 
 
-def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_per_input=4, initial_per_input=4,
-                      initial_pairs=None, max_memory=None, device=None):
+def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=None, add_per_input=4, initial_per_input=4,
+                      initial_pairs=None, initial_support=None, max_memory=None, device=None):
     """Certified feasibility verdict for one instance (see module docstring).
 
     Parameters
@@ -536,8 +580,9 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     inst : Instance
     cert_tol : float
         Largest verified normalised-margin bound accepted as an infeasibility proof.
-    max_rounds : int
-        Cutting-plane rounds before giving up (verdict "undecided").
+    max_rounds : int, optional
+        Cutting-plane rounds before giving up (verdict "undecided"); default 80, or 2000 for
+        "gram", whose rounds run only ``INNER_ITERATIONS`` solver iterations each.
     add_per_input : int
         Most violated rows added per input and round.
     initial_per_input : int
@@ -550,6 +595,10 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
         ``working_set`` of a solve of the same nested instance at another p (pairs beyond
         ``inst``'s p or K are dropped; negative ones are refused).  Speeds the solve up;
         never changes what certifies the verdict.
+    initial_support : array of int, shape (n, 2), optional
+        Gram engine only: pairs to start the solver's passive set from (their rows join the first
+        working set), e.g. the ``support`` of a solve of the same nested instance at another p.
+        Speeds the solve up; never changes what certifies the verdict.
     max_memory : int, optional
         Bytes the solve may use (default :func:`capacity._resources.default_memory_limit`);
         an instance whose estimated peak exceeds it is refused before any work.
@@ -572,8 +621,9 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
         If the estimated memory exceeds ``max_memory`` (or, for "torch" on a GPU, the GPU's memory).
     """
     t0 = time.perf_counter()
-    method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, torch_state = _feasibility_iv(
-        inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, max_memory, device)
+    method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, torch_state, initial_support = \
+        _feasibility_iv(inst, method, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, max_memory,
+                        device, initial_support)
     if method == "torch":
         dev, cache_bytes = torch_state
         return _solve_torch(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs, dev,
@@ -581,7 +631,8 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
     if method == "ldp":
         return _solve_ldp(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input)
     if method == "gram":
-        return _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs)
+        return _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input, initial_pairs,
+                           initial_support)
     d, shape = inst.d, (inst.y.shape[1], inst.x.shape[1])
     n = shape[0] * shape[1]
     # initial working set: competitors ranked by the Hebbian memory W_H = Y^T X
@@ -627,7 +678,7 @@ def solve_feasibility(inst, *, method="ldp", cert_tol=1e-7, max_rounds=80, add_p
 
 
 def _result(verdict, *, tau, n_rows, inst, rounds, t0, message, min_margin=float("nan"), kappa_hat=float("nan"),
-            cert_bound=float("nan"), working_set=None):
+            cert_bound=float("nan"), working_set=None, support=None):
     return FeasibilityResult(
         verdict=verdict,
         min_margin=float(min_margin),
@@ -640,4 +691,5 @@ def _result(verdict, *, tau, n_rows, inst, rounds, t0, message, min_margin=float
         seconds=time.perf_counter() - t0,
         message=message,
         working_set=working_set,
+        support=support,
     )

@@ -178,7 +178,8 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
     method : {"gram", "ldp", "highs", "torch"}
         Feasibility engine (:func:`~capacity.simulate.feasibility.solve_feasibility`).
     warm_start : bool
-        Gram and torch engines: start each solve from the previous solve's working set.
+        Gram and torch engines: start each solve from the previous solve's working set (the Gram
+        engine also from its support, as the solver's passive set).
     max_solves : int
         Budget of certified solves (status 2 when exhausted).
     p_max : int
@@ -206,7 +207,7 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
     dev = {"device": device} if device is not None else {}
     t0 = time.perf_counter()
     lower, upper = 1, None
-    solves, pairs = [], None
+    solves, pairs, support = [], None, None
     step = max(1, int(round(_GALLOP * p)))
     status, message = 0, ""
     while True:
@@ -215,9 +216,11 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
             break
         inst = make_nested_instance(model, d, p, embedding=embedding, seed=seed, trial=trial)
         extra = {"initial_pairs": pairs} if (warm_start and method in WARM_METHODS and pairs is not None) else {}
+        if extra and method == "gram":
+            extra["initial_support"] = support
         res = solve_feasibility(inst, method=method, max_memory=max_memory, **extra, **dev)
         if method in WARM_METHODS:
-            pairs = res.working_set
+            pairs, support = res.working_set, res.support
         solves.append({"p": p, "verdict": res.verdict, "seconds": res.seconds, "rounds": res.rounds,
                        "n_rows": res.n_rows})
         if res.verdict == "undecided":
