@@ -60,8 +60,9 @@ GIB = 1 << 30
 DEFAULT_FRACTION = 0.8
 _WORD = 8
 _BLOCK = 64
-#: Largest competitor cache of the Gram engine (capacity.simulate.feasibility._CompetitorCache).
-_GRAM_CACHE = 1 << 30
+#: Largest competitor cache of the Gram engine (capacity.simulate.feasibility._CompetitorCache): 4 GiB
+#: holds every block up to d = 128 near p_c (3.4 GB), where redrawing them cost ~17 s of each ~20 s round.
+_GRAM_CACHE = 4 << 30
 #: Largest share of a GPU's memory the torch engine fills with cached competitor blocks.
 _TORCH_GPU_CACHE = 0.4
 #: What the CUDA context and torch's own kernels hold on a GPU besides the engine's tensors.

@@ -206,10 +206,11 @@ def test_device_estimate_counts_the_factor_and_the_cache():
         for model in ("coupled", "decoupled"):
             est = torch_device_memory(d, p, model=model, device_memory=80 << 30)
             assert est >= 1.25 * 8 * n1 ** 2
-    # decoupled blocks: kept on a GPU up to 40 % of its memory, on the CPU up to 1 GiB (as the gram engine)
+    # decoupled blocks: kept on a GPU up to 40 % of its memory, on the CPU up to 4 GiB (as the gram engine)
     assert torch_competitor_cache(1813, 1812, 128, device_memory=80 << 30) == 1813 * 1812 * 128 * 8
     assert torch_competitor_cache(5993, 5992, 256, device_memory=80 << 30) == 0
-    assert torch_competitor_cache(1813, 1812, 128) == 0
+    assert torch_competitor_cache(1813, 1812, 128) == 1813 * 1812 * 128 * 8  # 3.4 GB
+    assert torch_competitor_cache(2600, 2599, 160) == 0  # 8.6 GB
     assert torch_competitor_cache(564, 563, 64, model="coupled", device_memory=80 << 30) == 0
     with_cache = torch_device_memory(128, 1813, device_memory=80 << 30)
     assert with_cache - torch_device_memory(128, 1813, device_memory=1 << 30) >= 1813 * 1812 * 128 * 8 * 0.9

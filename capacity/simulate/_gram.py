@@ -174,12 +174,13 @@ def _delete_columns(R, s, pos, *, block=None):
 
 
 def _blas_fn(name, *argtypes):
-    """A BLAS routine of scipy's ``cython_blas`` as a ctypes function (Fortran calling convention:
+    """A BLAS (or LAPACK) routine of scipy's ``cython_blas`` (``cython_lapack``) as a ctypes function (Fortran calling convention:
     every argument by pointer), so that it can run on a sub-block of the factor buffer in place
     (leading dimension = buffer width) where scipy's wrappers would copy the block first."""
     from numba.extending import get_cython_function_address
 
-    return ctypes.CFUNCTYPE(None, *argtypes)(get_cython_function_address("scipy.linalg.cython_blas", name))
+    module = "scipy.linalg.cython_lapack" if name == "dpstrf" else "scipy.linalg.cython_blas"
+    return ctypes.CFUNCTYPE(None, *argtypes)(get_cython_function_address(module, name))
 
 
 _ch, _ip, _vp = ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_void_p
@@ -187,6 +188,8 @@ _dp = ctypes.POINTER(ctypes.c_double)
 # dtrsv(uplo, trans, diag, n, a, lda, x, incx); dtrsm(side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb)
 _dtrsv = _blas_fn("dtrsv", _ch, _ch, _ch, _ip, _vp, _ip, _vp, _ip)
 _dtrsm = _blas_fn("dtrsm", _ch, _ch, _ch, _ch, _ip, _ip, _dp, _vp, _ip, _vp, _ip)
+# dpstrf(uplo, n, a, lda, piv, rank, tol, work, info): pivoted Cholesky, in place
+_dpstrf = _blas_fn("dpstrf", _ch, _ip, _vp, _ip, _vp, _ip, _dp, _vp, _ip)
 
 
 def _i(v):
@@ -554,18 +557,52 @@ class GramNNLS:
         positive) instead of u = 0: one pivoted Cholesky of H over them (numerically dependent rows
         dropped), and the rows whose component of the passive solution is <= 0 dropped, refactoring,
         until none is.  Leaves u optimal and > 0 on its passive set, which is all :meth:`solve` needs
-        of a start.  Returns the size of the passive set."""
+        of a start.  H over the rows is written into the factor buffer and factored there in place
+        (LAPACK dpstrf), so the peak memory is the buffer's.  Returns the size of the passive set."""
         if len(self.P):
             raise ValueError("start_passive needs an empty passive set")
         B = np.unique(np.asarray(rows, dtype=np.intp))
         while len(B):
-            B = self._append(B)
+            self._factor_in_place(B)
             z = self._solve_ones()
             good = z > 0
             if good.all():
                 self.u[self.P] = z
                 return len(self.P)
             B = self.P[good]
-            self.P = self.P[:0]
-            self._y1_valid = 0
         return 0
+
+    def _factor_in_place(self, B, panel=1024):
+        """P := the numerically independent rows of B in pivot order, R its Cholesky factor, computed in
+        the buffer: H_BB written row panel by row panel, then dpstrf on the buffer as a column-major
+        matrix (symmetric, so it is H_BB itself) with the buffer width as leading dimension."""
+        s = len(B)
+        cap = max(self.rank_cap, s)
+        if self.Rbuf.shape[0] < s:
+            self.Rbuf = np.zeros((0, 0))  # release the old buffer before allocating the new one
+            self.Rbuf = np.zeros((cap, cap))
+        R = self.Rbuf
+        XB, DB = self.X[B], self.D[B]
+        dmax = 0.0
+        for i0 in range(0, s, panel):
+            i1 = min(s, i0 + panel)
+            blk = R[i0:i1, :s]
+            np.matmul(XB[i0:i1], XB.T, out=blk)
+            blk *= DB[i0:i1] @ DB.T
+            blk *= self.s2
+            blk += 1.0
+            dmax = max(dmax, float(np.max(np.diagonal(blk, offset=i0))))
+        piv = np.zeros(max(s, 1), dtype=np.int32)
+        rank, info = ctypes.c_int(0), ctypes.c_int(0)
+        work = np.zeros(2 * max(s, 1))
+        _dpstrf(b"L", _i(s), R.ctypes.data, _i(R.shape[0]), piv.ctypes.data, ctypes.byref(rank),
+                ctypes.byref(ctypes.c_double(1e-11 * dmax)), work.ctypes.data, ctypes.byref(info))
+        if info.value < 0:  # pragma: no cover - argument error
+            raise RuntimeError(f"dpstrf info {info.value}")
+        r = rank.value
+        for i in range(s):  # the row-major lower triangle (and the rank-deficient tail) still holds H
+            R[i, :min(i, s)] = 0.0
+            R[i, max(i, r):s] = 0.0
+        self.P = B[piv[:r] - 1]
+        self._y1_valid = 0
+        self.u[:] = 0.0

@@ -41,10 +41,13 @@ Two engines solve the working-set problem (``method``):
   (G_rs = (x_r.x_s)((y_r - c_r).(y_s - c_s)), rows never formed as d^2-vectors) by a
   Lawson-Hanson active-set method warm-started across rounds
   (:mod:`capacity.simulate._gram`); same certificates, checked on the dense support rows.
+  Its rounds are inexact: ``INNER_ITERATIONS`` active-set iterations on the working set, then a
+  re-scoring of all constraints (see :func:`gram_cutting_planes`); a solve can start its passive
+  set from a related solve's ``support`` (``initial_support``).
   Faster than "ldp" from d = 16 up (benchmarks/results/bench_simulator.txt; d = 64 near
   p_c decided and certified in ~30 s on one core, < 1 GB, where "ldp" takes > 15 min),
   slower at d <= 12 (Python overhead per iteration).  For decoupled instances the
-  competitor blocks are drawn once per solve (if they fit in 1 GB) to re-score and
+  competitor blocks are drawn once per solve (if they fit in 4 GiB) to re-score and
   gather rows; a W they find separating is re-scored by ``inst.margins`` first.
 - ``"highs"``: the LP above in HiGHS (``highspy``), rows added incrementally and
   re-solved from the previous basis; certificates from the row duals, or from the
@@ -66,7 +69,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._resources import check_memory, solve_memory
+from .._resources import _GRAM_CACHE, check_memory, solve_memory
 from .._torch import check_device
 from .._validation import check_choice, check_instance, check_int, check_real, show
 from ..results import Result
@@ -311,13 +314,13 @@ class _CompetitorCache:
 
     The Gram engine re-scores all p K constraints every round and gathers the factors of the new
     rows; regenerating the random blocks for each (``inst.margins``, :func:`_competitors_of`) cost
-    about a fifth of a d = 64 solve.  The cached margins only *select* rows: a working-set W that
+    about a fifth of a d = 64 solve and most of a d = 128 one.  The cached margins only *select* rows: a working-set W that
     they find separating is re-scored by ``inst.margins`` before the engine reports it, and the
     verdict is re-checked by :func:`verify_separating` as always.  Instances whose blocks would
-    exceed ``max_bytes`` (or coupled ones, whose ``margins`` needs no blocks) are not cached.
+    exceed ``max_bytes`` (4 GiB by default, counted in the solve's memory estimate; or coupled ones, whose ``margins`` needs no blocks) are not cached.
     """
 
-    def __init__(self, inst, max_bytes=1 << 30):
+    def __init__(self, inst, max_bytes=_GRAM_CACHE):
         self.inst = inst
         self.blocks = None
         if getattr(inst, "model", None) == "decoupled" and inst.p * inst.K * inst.y.shape[1] * 8 <= max_bytes:
@@ -357,7 +360,8 @@ def _row_factors(inst, pairs, cache=None):
 
 
 #: Lawson-Hanson iterations of the working-set NNLS between two re-scorings in the Gram engine
-#: (docs/simulator.md §2, "Inexact rounds").
+#: (docs/simulator.md §2); None solves every working set to its optimum (the engine before inexact
+#: rounds; benchmarks/bench_engine_scale.py sets it to measure that).
 INNER_ITERATIONS = 2
 #: Default ``max_rounds`` per engine: the Gram engine's rounds are short (``INNER_ITERATIONS``).
 DEFAULT_ROUNDS = {"ldp": 80, "highs": 80, "torch": 80, "gram": 2000}
@@ -465,7 +469,8 @@ def _solve_gram(inst, t0, cert_tol, max_rounds, add_per_input, initial_per_input
                 initial_support=None):
     status, W, pairs, u, rounds, nn = gram_cutting_planes(inst, max_rounds=max_rounds, add_per_input=add_per_input,
                                                           initial_per_input=initial_per_input, cert_tol=cert_tol,
-                                                          initial_pairs=initial_pairs, initial_support=initial_support)
+                                                          initial_pairs=initial_pairs, initial_support=initial_support,
+                                                          inner_iterations=INNER_ITERATIONS)
     mm = verify_separating(inst, W) if status == "separated" else float("nan")
     return _gram_verdict(inst, t0, cert_tol, status, W, mm, pairs, u, rounds, "Gram NNLS")
 

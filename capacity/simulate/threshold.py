@@ -34,6 +34,9 @@ __all__ = ["ThresholdSearch", "ThresholdEstimate", "find_threshold", "estimate_t
 
 METHODS = ("gram", "ldp", "highs", "torch")
 _GALLOP = 0.02  # first gallop step as a fraction of p (doubles every step)
+#: Gram engine: start each solve's passive set from the previous solve's support (docs/simulator.md §8);
+#: False keeps the working-set warm start only (benchmarks/bench_engine_scale.py measures both).
+WARM_SUPPORT = True
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,7 @@ def find_threshold(model, d, *, seed=0, trial=0, embedding="gaussian", p_start=N
             break
         inst = make_nested_instance(model, d, p, embedding=embedding, seed=seed, trial=trial)
         extra = {"initial_pairs": pairs} if (warm_start and method in WARM_METHODS and pairs is not None) else {}
-        if extra and method == "gram":
+        if extra and method == "gram" and WARM_SUPPORT:
             extra["initial_support"] = support
         res = solve_feasibility(inst, method=method, max_memory=max_memory, **extra, **dev)
         if method in WARM_METHODS:
