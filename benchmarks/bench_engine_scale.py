@@ -77,12 +77,14 @@ def main(argv=None):
         return 0
     from capacity import __version__
 
+    dims = [int(x) for x in args.dims.split(",") if x]
     lines = [f"bench_engine_scale.py (capacity {__version__}); nested decoupled instances, seed {SEED}, Gaussian; "
-             f"{os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f}",
-             "", "Part 1: threshold search from round(p_c), before (exact rounds, working-set warm start) vs now; "
-             "1 BLAS thread",
-             f"{'d':>4} {'trial':>5} {'before s':>9} {'solves':>6} {'now s':>8} {'solves':>6} {'p* before':>9} "
-             f"{'p* now':>7} {'before/now':>10}"]
+             f"{os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f}"]
+    if dims:
+        lines += ["", "Part 1: threshold search from round(p_c), before (exact rounds, working-set warm start) vs now; "
+                  "1 BLAS thread",
+                  f"{'d':>4} {'trial':>5} {'before s':>9} {'solves':>6} {'now s':>8} {'solves':>6} {'p* before':>9} "
+                  f"{'p* now':>7} {'before/now':>10}"]
 
     def emit(line):
         lines.append(line)
@@ -90,7 +92,6 @@ def main(argv=None):
 
     for line in lines:
         print(line, flush=True)
-    dims = [int(x) for x in args.dims.split(",") if x]
     for d in dims:
         ratios = []
         for trial in range(args.trials):

@@ -44,11 +44,13 @@ Nothing here decides a verdict: the caller re-checks W or the Gordan certificate
 float64 (see ``feasibility.py``).
 
 Cost at d = 64 near p_c (p = 585, nested instance seed 0 trial 0, feasible; 26 rounds, |P| up to
-4088 of n + 1 = 4097; one core, shared machine): 55-64 s, of which ~35 % deleting columns from
-the interior of R (870 calls, ~13k columns; memory-bound on the 134 MB factor), ~25 % entering
-blocks (R^{-T} H_PB by BLAS-3 dtrsm; 34k candidates, 19k entered), ~15 % triangular solves,
-~10 % line-search set-up; before the Schur filter and the path objectives 71-76 s (appends and
-deletions of columns that left again at once, ~1400 extra solves, ~6900 full objectives).
+4088 of n + 1 = 4097; one core, shared machine), with every working set solved to its optimum: 55-64 s,
+of which ~35 % deleting columns from the interior of R (870 calls, ~13k columns; memory-bound on the
+134 MB factor), ~25 % entering blocks (R^{-T} H_PB by BLAS-3 dtrsm; 34k candidates, 19k entered), ~15 %
+triangular solves, ~10 % line-search set-up.  The cutting planes now stop the solver after a few
+iterations per round (``feasibility.INNER_ITERATIONS``), which removes most of that churn, and a threshold
+search starts each solve's passive set from the previous support (:meth:`GramNNLS.start_passive`):
+docs/simulator.md §2 and benchmarks/results/bench_engine_scale.txt for the measured effect.
 """
 import ctypes
 
