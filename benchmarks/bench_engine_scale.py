@@ -120,8 +120,8 @@ def main(argv=None):
         emit(f"{d:>4} {r['p']:>5} {r['verdict']:>10} {r['seconds']:>8.1f} {r['cpu']:>8.1f} {r['peak_mb']:>8.0f} "
              f"{r['rounds']:>6} {r['rows']:>6} {r['constraints']:>11}")
     emit("")
-    emit(f"(command: python benchmarks/bench_engine_scale.py --dims {args.dims} --trials {args.trials} --big-dims "
-         f"{args.big_dims} --big-threads {args.big_threads})")
+    emit(f"(command: python benchmarks/bench_engine_scale.py --dims {args.dims or chr(34) * 2} --trials {args.trials} "
+         f"--big-dims {args.big_dims or chr(34) * 2} --big-threads {args.big_threads})")
     Path(args.out).write_text("\n".join(lines) + "\n")
     return 0
 
