@@ -85,6 +85,8 @@ def threshold_p50():
         for d in sorted(d for (m, d) in groups if m == model):
             t = groups[(model, d)]
             lo, hi, _ = median_ci(t)
+            if math.isnan(lo):  # too few instances for an interval (a cell being filled): not a p50 yet
+                continue
             # p* = floor of the instance's continuous crossing: compare median + 1/2, interval [lo, hi + 1]
             rows.append((d, float(np.median(t)) + 0.5, lo, hi + 1.0))
         out[model] = np.array(rows, dtype=float).reshape(-1, 4)

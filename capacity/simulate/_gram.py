@@ -175,14 +175,14 @@ def _delete_columns(R, s, pos, *, block=None):
     return ns
 
 
-def _blas_fn(name, *argtypes):
-    """A BLAS (or LAPACK) routine of scipy's ``cython_blas`` (``cython_lapack``) as a ctypes function (Fortran calling convention:
-    every argument by pointer), so that it can run on a sub-block of the factor buffer in place
-    (leading dimension = buffer width) where scipy's wrappers would copy the block first."""
+def _blas_fn(name, *argtypes, module="cython_blas"):
+    """A routine of scipy's ``cython_blas`` (or another ``module`` of scipy.linalg, e.g. ``cython_lapack``)
+    as a ctypes function (Fortran calling convention: every argument by pointer), so that it can run on a
+    sub-block of the factor buffer in place (leading dimension = buffer width) where scipy's wrappers would
+    copy the block first."""
     from numba.extending import get_cython_function_address
 
-    module = "scipy.linalg.cython_lapack" if name == "dpstrf" else "scipy.linalg.cython_blas"
-    return ctypes.CFUNCTYPE(None, *argtypes)(get_cython_function_address(module, name))
+    return ctypes.CFUNCTYPE(None, *argtypes)(get_cython_function_address(f"scipy.linalg.{module}", name))
 
 
 _ch, _ip, _vp = ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_void_p
@@ -191,7 +191,7 @@ _dp = ctypes.POINTER(ctypes.c_double)
 _dtrsv = _blas_fn("dtrsv", _ch, _ch, _ch, _ip, _vp, _ip, _vp, _ip)
 _dtrsm = _blas_fn("dtrsm", _ch, _ch, _ch, _ch, _ip, _ip, _dp, _vp, _ip, _vp, _ip)
 # dpstrf(uplo, n, a, lda, piv, rank, tol, work, info): pivoted Cholesky, in place
-_dpstrf = _blas_fn("dpstrf", _ch, _ip, _vp, _ip, _vp, _ip, _dp, _vp, _ip)
+_dpstrf = _blas_fn("dpstrf", _ch, _ip, _vp, _ip, _vp, _ip, _dp, _vp, _ip, module="cython_lapack")
 
 
 def _i(v):

@@ -314,10 +314,11 @@ class _CompetitorCache:
 
     The Gram engine re-scores all p K constraints every round and gathers the factors of the new
     rows; regenerating the random blocks for each (``inst.margins``, :func:`_competitors_of`) cost
-    about a fifth of a d = 64 solve and most of a d = 128 one.  The cached margins only *select* rows: a working-set W that
-    they find separating is re-scored by ``inst.margins`` before the engine reports it, and the
-    verdict is re-checked by :func:`verify_separating` as always.  Instances whose blocks would
-    exceed ``max_bytes`` (4 GiB by default, counted in the solve's memory estimate; or coupled ones, whose ``margins`` needs no blocks) are not cached.
+    about a fifth of a d = 64 solve and most of a d = 128 one.  The cached margins only *select* rows:
+    a working-set W that they find separating is re-scored by ``inst.margins`` before the engine
+    reports it, and the verdict is re-checked by :func:`verify_separating` as always.  Instances whose
+    blocks would exceed ``max_bytes`` (4 GiB by default, counted in the solve's memory estimate), and
+    coupled ones (whose ``margins`` needs no blocks), are not cached.
     """
 
     def __init__(self, inst, max_bytes=_GRAM_CACHE):
@@ -367,7 +368,7 @@ INNER_ITERATIONS = 2
 DEFAULT_ROUNDS = {"ldp": 80, "highs": 80, "torch": 80, "gram": 2000}
 
 
-def gram_cutting_planes(inst, *, max_rounds=2000, add_per_input=4, initial_per_input=4, cert_tol=1e-7,
+def gram_cutting_planes(inst, *, max_rounds=DEFAULT_ROUNDS["gram"], add_per_input=4, initial_per_input=4, cert_tol=1e-7,
                         initial_pairs=None, initial_support=None, inner_iterations=INNER_ITERATIONS):
     """The LDP cutting planes of :func:`ldp_cutting_planes` (target "positive"), with the
     working-set NNLS solved in Gram form and warm-started across rounds
@@ -394,7 +395,7 @@ def gram_cutting_planes(inst, *, max_rounds=2000, add_per_input=4, initial_per_i
     from ._gram import GramNNLS
 
     d = inst.d
-    inner = 100000 if inner_iterations is None else inner_iterations
+    inner = {} if inner_iterations is None else {"max_iter": inner_iterations}
     cache = _CompetitorCache(inst)
     warm = [w for w in (initial_support, initial_pairs) if w is not None and len(w)]
     pairs = _initial_pairs(inst, initial_per_input, np.vstack(warm) if warm else None)
@@ -410,7 +411,7 @@ def gram_cutting_planes(inst, *, max_rounds=2000, add_per_input=4, initial_per_i
         return su >= 1.0 or (su > 0 and d * np.linalg.norm(nn.V()) / su <= cert_tol)
 
     for rnd in range(1, max_rounds + 1):
-        optimal = nn.solve(max_iter=inner) == "optimal"
+        optimal = nn.solve(**inner) == "optimal"
         if inconsistent():
             if not optimal and nn.solve() != "optimal":  # pragma: no cover - iteration budget
                 return "budget", None, pairs, nn.u, rnd, nn
