@@ -5,8 +5,9 @@ default), `instances` nested instances (seed 2026), each searched to its thresho
 the Gram engine from the theory's p_c (the start changes the cost, never p*).  Reports p50
 with its exact order-statistic 95 % CI, p50 / p_c(d), the coupled / decoupled ratio of
 medians with a paired bootstrap CI (the two models of one trial share inputs and targets),
-and weighted least-squares fits of (ratio - 1) and ((p50 + 1/2) / p_c - 1) against 1/d, 1/sqrt(d)
-and 1/ln d (weights from the CIs; the intercept is the d -> infinity excess).
+the mean paired difference (p*_coupled - p*_decoupled) / p_c with a t interval and a sign test,
+and weighted least-squares fits of (ratio - 1), the paired mean and ((p50 + 1/2) / p_c - 1)
+against 1/d, 1/sqrt(d) and 1/ln d (the intercept is the d -> infinity excess).
 
 Resumable in chunks: every finished instance is committed to the store; `--chunk N` adds at
 most N new instances per (d, model) per invocation, `--report` only rebuilds the table from
@@ -70,6 +71,25 @@ def paired_ratio(t_c, t_d, n_boot=4000, seed=SEED):
     idx = rng.integers(0, len(a), size=(n_boot, len(a)))
     boot = np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
     return r, float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
+
+
+def paired_difference(t_c, t_d, scale):
+    """Mean of the paired differences (p*_coupled - p*_decoupled) / scale over trials decided in both models.
+
+    Returns (n, mean, se, lo, hi, n_pos, n_zero, n_neg, p_sign): the 95 % interval is Student's t on
+    n - 1 degrees of freedom (the differences are sums of many small effects; the sign test beside it
+    assumes nothing), p_sign the two-sided exact sign-test p-value of "no difference" on the non-zero
+    differences.  The 1/2 of the p50 comparisons cancels in a difference.
+    """
+    from scipy import stats
+
+    x = (np.asarray(t_c, float) - np.asarray(t_d, float)) / float(scale)
+    n = len(x)
+    mean, se = float(x.mean()), float(x.std(ddof=1) / math.sqrt(n))
+    half = float(stats.t.ppf(0.975, n - 1)) * se
+    n_pos, n_neg = int(np.sum(x > 0)), int(np.sum(x < 0))
+    p_sign = float(stats.binomtest(n_pos, n_pos + n_neg, 0.5).pvalue) if n_pos + n_neg else 1.0
+    return n, mean, se, mean - half, mean + half, n_pos, n - n_pos - n_neg, n_neg, p_sign
 
 
 def wls(x, y, sigma):
@@ -141,11 +161,29 @@ def report(store, embedding, out, command):
                 r, lo, hi = paired_ratio([a for a, _ in pairs], [b for _, b in pairs])
                 ratios.append((d, r, lo, hi))
                 lines.append(f"| {d} | {len(pairs)} | {r:.4f} | [{lo:.4f}, {hi:.4f}] |")
-    lines += ["", "## Fits y = a + b x (weighted least squares, sigma = CI half-width / 1.96)", "",
+    lines += ["", "## Paired differences (p*_coupled - p*_decoupled) / p_c(d), per trial", "",
+              "The same question per instance pair instead of per median: each trial's two thresholds share inputs",
+              "and targets, so their difference removes most of the instance-to-instance spread. Mean with its",
+              "standard error and Student-t 95 % CI; signs (+ / 0 / -) and the exact two-sided sign-test p-value.", "",
+              "| d | pairs | mean | se | 95 % CI | + / 0 / - | sign-test p |", "|---|---|---|---|---|---|---|"]
+    diffs = []
+    for d in DIMS:
+        if (d, "coupled") in cells and (d, "decoupled") in cells:
+            tc, td = cells[(d, "coupled")].thresholds, cells[(d, "decoupled")].thresholds
+            pairs = [(a, b) for a, b in zip(tc, td) if a is not None and b is not None]
+            if len(pairs) >= 6:
+                n, m, se, lo, hi, npos, nzero, nneg, ps = paired_difference(
+                    [a for a, _ in pairs], [b for _, b in pairs], p_c(d))
+                diffs.append((d, m, se))
+                lines.append(f"| {d} | {n} | {m:+.4f} | {se:.4f} | [{lo:+.4f}, {hi:+.4f}] | {npos} / {nzero} / {nneg} "
+                             f"| {ps:.2g} |")
+    lines += ["", "## Fits y = a + b x (weighted least squares)", "",
+              "sigma = CI half-width / 1.96 for the ratio and p50 rows, the standard error for the paired mean.",
               "a is the d -> infinity limit of the excess; its standard error assumes the fitted form.", "",
               "| y | x | a ± se | b ± se | chi2 / dof | dims |", "|---|---|---|---|---|---|"]
     forms = (("1/d", lambda d: 1.0 / d), ("1/sqrt(d)", lambda d: d ** -0.5), ("1/ln d", lambda d: 1.0 / math.log(d)))
-    series = [("coupled/decoupled - 1", [(d, r - 1, (hi - lo) / (2 * 1.96)) for d, r, lo, hi in ratios])]
+    series = [("coupled/decoupled - 1", [(d, r - 1, (hi - lo) / (2 * 1.96)) for d, r, lo, hi in ratios]),
+              ("mean paired difference / p_c", diffs)]
     for model in MODELS:
         pts = []
         for (d, m), est in sorted(cells.items()):
