@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capacity import __version__, p_c  # noqa: E402
-from capacity.simulate.threshold import estimate_thresholds  # noqa: E402
+from capacity.simulate.threshold import EXCESS_FORMS, estimate_thresholds, fit_excess, paired_difference  # noqa: E402
 from capacity.sweeps import ResultsStore  # noqa: E402
 
 DIMS = (8, 12, 16, 24, 32, 48, 64, 96, 128)
@@ -71,35 +71,6 @@ def paired_ratio(t_c, t_d, n_boot=4000, seed=SEED):
     idx = rng.integers(0, len(a), size=(n_boot, len(a)))
     boot = np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
     return r, float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
-
-
-def paired_difference(t_c, t_d, scale):
-    """Mean of the paired differences (p*_coupled - p*_decoupled) / scale over trials decided in both models.
-
-    Returns (n, mean, se, lo, hi, n_pos, n_zero, n_neg, p_sign): the 95 % interval is Student's t on
-    n - 1 degrees of freedom (the differences are sums of many small effects; the sign test beside it
-    assumes nothing), p_sign the two-sided exact sign-test p-value of "no difference" on the non-zero
-    differences.  The 1/2 of the p50 comparisons cancels in a difference.
-    """
-    from scipy import stats
-
-    x = (np.asarray(t_c, float) - np.asarray(t_d, float)) / float(scale)
-    n = len(x)
-    mean, se = float(x.mean()), float(x.std(ddof=1) / math.sqrt(n))
-    half = float(stats.t.ppf(0.975, n - 1)) * se
-    n_pos, n_neg = int(np.sum(x > 0)), int(np.sum(x < 0))
-    p_sign = float(stats.binomtest(n_pos, n_pos + n_neg, 0.5).pvalue) if n_pos + n_neg else 1.0
-    return n, mean, se, mean - half, mean + half, n_pos, n - n_pos - n_neg, n_neg, p_sign
-
-
-def wls(x, y, sigma):
-    """y = a + b x by weighted least squares: (a, se_a, b, se_b, chi2, dof)."""
-    x, y, w = np.asarray(x, float), np.asarray(y, float), 1.0 / np.asarray(sigma, float) ** 2
-    A = np.stack([np.ones_like(x), x], axis=1)
-    cov = np.linalg.inv(A.T @ (A * w[:, None]))
-    coef = cov @ (A.T @ (w * y))
-    chi2 = float(np.sum(w * (y - A @ coef) ** 2))
-    return float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(np.sqrt(cov[1, 1])), chi2, len(x) - 2
 
 
 def run_cells(dims, models, embedding, store, chunk, jobs, scheduler):
@@ -181,7 +152,6 @@ def report(store, embedding, out, command):
               "sigma = CI half-width / 1.96 for the ratio and p50 rows, the standard error for the paired mean.",
               "a is the d -> infinity limit of the excess; its standard error assumes the fitted form.", "",
               "| y | x | a ± se | b ± se | chi2 / dof | dims |", "|---|---|---|---|---|---|"]
-    forms = (("1/d", lambda d: 1.0 / d), ("1/sqrt(d)", lambda d: d ** -0.5), ("1/ln d", lambda d: 1.0 / math.log(d)))
     series = [("coupled/decoupled - 1", [(d, r - 1, (hi - lo) / (2 * 1.96)) for d, r, lo, hi in ratios]),
               ("mean paired difference / p_c", diffs)]
     for model in MODELS:
@@ -194,8 +164,9 @@ def report(store, embedding, out, command):
     for name, pts in series:
         if len(pts) < 3:
             continue
-        for xname, f in forms:
-            a, sa, b, sb, chi2, dof = wls([f(d) for d, _, _ in pts], [y for _, y, _ in pts], [s for _, _, s in pts])
+        for xname in EXCESS_FORMS:
+            a, sa, b, sb, chi2, dof = fit_excess([d for d, _, _ in pts], [y for _, y, _ in pts],
+                                                 [s for _, _, s in pts], xname)
             lines.append(f"| {name} | {xname} | {a:+.4f} ± {sa:.4f} | {b:+.3f} ± {sb:.3f} | {chi2:.1f} / {dof} | "
                          f"{','.join(str(d) for d, _, _ in pts)} |")
     Path(out).write_text("\n".join(lines) + "\n")

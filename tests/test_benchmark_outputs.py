@@ -11,7 +11,6 @@ other and to the committed report; the torch ones also carry the ``torch`` mark.
 """
 import ast
 import importlib.util
-import math
 import os
 import re
 import shutil
@@ -112,24 +111,6 @@ def test_agreement_report_is_a_function_of_its_rows():
     assert a == b
     assert not TIMING.search(a)
     assert "seed 2026" in a and "| 8 | decoupled | 40 | 15.50 | [15.00, 16.00] | isotonic-interpolation |" in a
-
-
-def test_thresholds_paired_difference_against_hand_computation():
-    """Mean, standard error, t interval and exact sign test of paired threshold differences, each
-    recomputed here without scipy: the t quantile from a printed table, the sign test by enumeration."""
-    mod = _load("results_thresholds")
-    t_c, t_d = [103, 105, 101, 104, 100], [100, 101, 101, 100, 101]  # differences 3, 4, 0, 4, -1
-    n, mean, se, lo, hi, npos, nzero, nneg, p = mod.paired_difference(t_c, t_d, 50.0)
-    x = [(a - b) / 50.0 for a, b in zip(t_c, t_d)]
-    m = sum(x) / 5
-    s = (sum((v - m) ** 2 for v in x) / 4) ** 0.5 / 5 ** 0.5
-    assert (n, npos, nzero, nneg) == (5, 3, 1, 1)
-    assert mean == pytest.approx(m, rel=1e-14) and se == pytest.approx(s, rel=1e-12)
-    t975_4 = 2.7764451  # Student t, 4 degrees of freedom, 97.5 % quantile (standard tables)
-    assert lo == pytest.approx(m - t975_4 * s, rel=1e-7) and hi == pytest.approx(m + t975_4 * s, rel=1e-7)
-    # two-sided sign test on the 4 non-zero differences, 3 positive: P(|B - 2| >= 1), B ~ Bin(4, 1/2)
-    assert p == pytest.approx(sum(math.comb(4, k) for k in (0, 1, 3, 4)) / 16, rel=1e-12)
-    assert mod.paired_difference([7, 7], [7, 7], 10.0)[-1] == 1.0  # no non-zero difference: nothing to test
 
 
 def _two_layer_rows():

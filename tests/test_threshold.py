@@ -172,3 +172,56 @@ def test_warm_support_is_checked_and_never_changes_the_verdict():
         feasibility.solve_feasibility(inst, method="gram", initial_support=[[1, -2]])
     with pytest.raises(ValueError, match="`initial_support`"):
         feasibility.solve_feasibility(inst, method="gram", initial_support=np.zeros((3, 3), dtype=int))
+
+
+def test_paired_difference_against_hand_computation():
+    """Mean, standard error, t interval and exact sign test recomputed without scipy: the t quantile
+    from printed tables, the sign test by enumerating the binomial."""
+    t_c, t_d = [103, 105, 101, 104, 100], [100, 101, 101, 100, 101]  # differences 3, 4, 0, 4, -1
+    r = threshold.paired_difference(t_c, t_d, scale=50.0)
+    x = [(a - b) / 50.0 for a, b in zip(t_c, t_d)]
+    m = sum(x) / 5
+    s = (sum((v - m) ** 2 for v in x) / 4) ** 0.5 / 5 ** 0.5
+    assert (r.n, r.n_pos, r.n_zero, r.n_neg) == (5, 3, 1, 1)
+    assert r.mean == pytest.approx(m, rel=1e-14) and r.se == pytest.approx(s, rel=1e-12)
+    t975_4 = 2.7764451  # Student t, 4 degrees of freedom, 97.5 % quantile (standard tables)
+    assert (r.ci_low, r.ci_high) == (pytest.approx(m - t975_4 * s, rel=1e-7), pytest.approx(m + t975_4 * s, rel=1e-7))
+    t95_4 = 2.1318468  # 95 % quantile: the 90 % interval
+    r90 = threshold.paired_difference(t_c, t_d, scale=50.0, level=0.90)
+    assert r90.ci_high == pytest.approx(m + t95_4 * s, rel=1e-7)
+    # two-sided sign test on the 4 non-zero differences, 3 positive: P(|B - 2| >= 1), B ~ Bin(4, 1/2)
+    assert r.p_sign == pytest.approx(sum(math.comb(4, k) for k in (0, 1, 3, 4)) / 16, rel=1e-12)
+    # 9 of 9 positive: p = 2 / 2^9
+    assert threshold.paired_difference(range(10, 19), range(9), scale=1).p_sign == pytest.approx(2 / 512, rel=1e-12)
+    assert threshold.paired_difference([7, 7], [7, 7]).p_sign == 1.0  # no non-zero difference: nothing to test
+
+
+def test_fit_excess_matches_numpy_weighted_polyfit():
+    rng = np.random.default_rng(5)
+    d = np.array([8, 12, 16, 24, 32, 48, 64, 96])
+    sigma = rng.uniform(0.002, 0.01, d.size)
+    for form, f in (("1/d", lambda d: 1 / d), ("1/sqrt(d)", lambda d: d ** -0.5), ("1/ln d", lambda d: 1 / np.log(d))):
+        y = 0.01 + 0.3 * f(d) + sigma * rng.standard_normal(d.size)
+        a, sa, b, sb, chi2, dof = threshold.fit_excess(d, y, sigma, form)
+        (pb, pa), cov = np.polyfit(f(d), y, 1, w=1 / sigma, cov="unscaled")
+        assert (a, b) == (pytest.approx(pa, rel=1e-9), pytest.approx(pb, rel=1e-9))
+        assert (sa, sb) == (pytest.approx(cov[1, 1] ** 0.5, rel=1e-9), pytest.approx(cov[0, 0] ** 0.5, rel=1e-9))
+        assert chi2 == pytest.approx(float(np.sum(((y - pa - pb * f(d)) / sigma) ** 2)), rel=1e-9) and dof == 6
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: threshold.paired_difference([1, 2, 3], [1, 2]), ValueError, "same length"),
+    (lambda: threshold.paired_difference([1], [0]), ValueError, "at least 2 pairs"),
+    (lambda: threshold.paired_difference("12", [1, 2]), TypeError, "`a` must be a sequence"),
+    (lambda: threshold.paired_difference([1, 2], [1, float("nan")]), ValueError, "`b` must hold finite"),
+    (lambda: threshold.paired_difference([1, 2], [1, 2], scale=0), ValueError, "`scale`"),
+    (lambda: threshold.paired_difference([1, 2], [1, 2], level=1.0), ValueError, "`level`"),
+    (lambda: threshold.fit_excess([8, 16, 32], [0, 0, 0], [1, 1, 1], "1/d^2"), ValueError, "`form` must be one of"),
+    (lambda: threshold.fit_excess([8, 16], [0, 0], [1, 1], "1/d"), ValueError, "at least 3 points"),
+    (lambda: threshold.fit_excess([8, 16, 32], [0, 0, 0], [1, 0, 1], "1/d"), ValueError, "`sigma` must be positive"),
+    (lambda: threshold.fit_excess([1, 16, 32], [0, 0, 0], [1, 1, 1], "1/ln d"), ValueError, "dimensions > 1"),
+    (lambda: threshold.fit_excess([8, 16, 32], [0, 0], [1, 1, 1], "1/d"), ValueError, "same length"),
+])
+def test_excess_helpers_refuse_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

@@ -20,7 +20,8 @@ from .instances import EMBEDDINGS, MODELS, Instance, make_instance
 from .margin import MaxMarginResult, solve_max_margin
 from .nested import NestedInstance, make_nested_instance
 from .sweep import CapacitySweepResult, MarginPoint, MarginSummary, simulate_capacity, summarize_margins
-from .threshold import ThresholdEstimate, ThresholdSearch, estimate_thresholds, find_threshold, median_ci
+from .threshold import (PairedDifference, ThresholdEstimate, ThresholdSearch, estimate_thresholds, find_threshold,
+                        fit_excess, median_ci, paired_difference)
 from .trial import EXPERIMENTS, make_task, run_trial
 from .two_layer import LowerBoundEstimate, ProjectedInstance, TwoLayerResult, p50_lower_bound, solve_two_layer
 
@@ -32,5 +33,5 @@ __all__ = [
     "LowerBoundEstimate", "ProjectedInstance", "TwoLayerResult", "p50_lower_bound", "solve_two_layer",
     "CapacitySweepResult", "MarginPoint", "MarginSummary", "simulate_capacity", "summarize_margins",
     "NestedInstance", "ThresholdEstimate", "ThresholdSearch", "estimate_thresholds", "find_threshold",
-    "make_nested_instance", "median_ci",
+    "make_nested_instance", "median_ci", "PairedDifference", "paired_difference", "fit_excess",
 ]

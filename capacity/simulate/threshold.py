@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,7 +31,8 @@ from .instances import EMBEDDINGS, MODELS
 from .nested import P_MAX_NESTED, make_nested_instance
 
 __all__ = ["ThresholdSearch", "ThresholdEstimate", "find_threshold", "estimate_thresholds", "median_ci",
-           "make_threshold_task", "run_threshold_task", "METHODS"]
+           "PairedDifference", "paired_difference", "fit_excess", "EXCESS_FORMS", "make_threshold_task",
+           "run_threshold_task", "METHODS"]
 
 METHODS = ("gram", "ldp", "highs", "torch")
 _GALLOP = 0.02  # first gallop step as a fraction of p (doubles every step)
@@ -138,6 +140,102 @@ def median_ci(values, level=0.95):
         else:
             break
     return best if best is not None else (float("nan"), float("nan"), 0.0)
+
+
+def _real_vector(name, values):
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
+        raise TypeError(f"`{name}` must be a sequence of real numbers; got {show(values)} of type "
+                        f"{type(values).__name__}")
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a sequence of real numbers; got {show(values)}") from None
+    if x.ndim != 1:
+        raise ValueError(f"`{name}` must be one-dimensional; got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` must hold finite numbers; got {show(values)}")
+    return x
+
+
+class PairedDifference(NamedTuple):
+    """Result of :func:`paired_difference`."""
+
+    n: int
+    mean: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n_pos: int
+    n_zero: int
+    n_neg: int
+    p_sign: float
+
+
+def paired_difference(a, b, scale=1.0, level=0.95):
+    """Mean of the paired differences (a_i - b_i) / scale with a Student-t interval and an exact sign test.
+
+    Built for thresholds of the two models on the same nested instances (trial i of each shares
+    inputs and targets, docs/simulator.md §8): the pair's difference removes most of the
+    instance-to-instance spread, so it measures the coupled excess far more tightly than a ratio
+    of medians.  Returns a :class:`PairedDifference`: ``n``, ``mean``, its standard error ``se``,
+    the t interval [``ci_low``, ``ci_high``] at ``level`` on n - 1 degrees of freedom (the
+    differences are averages of many small effects; the sign test assumes nothing), the counts of
+    positive, zero and negative differences, and ``p_sign``, the two-sided exact sign-test p-value
+    of "no difference" on the non-zero differences (1.0 when there are none).
+
+    >>> r = paired_difference([103, 105, 101, 104, 100], [100, 101, 101, 100, 101], scale=50)
+    >>> round(r.mean, 4), (r.n_pos, r.n_zero, r.n_neg), r.p_sign
+    (0.04, (3, 1, 1), 0.625)
+    """
+    from scipy import stats
+
+    x, y = _real_vector("a", a), _real_vector("b", b)
+    if x.size != y.size:
+        raise ValueError(f"`a` and `b` must have the same length (one pair per trial); got {x.size} and {y.size}")
+    if x.size < 2:
+        raise ValueError(f"`a` and `b` need at least 2 pairs for a standard error; got {x.size}")
+    scale = check_real("scale", scale, low=0.0, low_open=True)
+    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    diff = (x - y) / scale
+    n = diff.size
+    mean, se = float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(n))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    n_pos, n_neg = int(np.sum(diff > 0)), int(np.sum(diff < 0))
+    p_sign = float(stats.binomtest(n_pos, n_pos + n_neg, 0.5).pvalue) if n_pos + n_neg else 1.0
+    return PairedDifference(n, mean, se, mean - half, mean + half, n_pos, n - n_pos - n_neg, n_neg, p_sign)
+
+
+#: finite-size forms x(d) of :func:`fit_excess`: excess(d) = a + b x(d)
+EXCESS_FORMS = {"1/d": lambda d: 1.0 / d, "1/sqrt(d)": lambda d: d ** -0.5, "1/ln d": lambda d: 1.0 / np.log(d)}
+
+
+def fit_excess(d, y, sigma, form):
+    """Weighted least-squares fit y = a + b x(d) of an excess over d; a is its d -> infinity limit.
+
+    ``form`` is a key of :data:`EXCESS_FORMS` ("1/d", "1/sqrt(d)", "1/ln d"); the weights are
+    1 / sigma^2.  Returns (a, se_a, b, se_b, chi2, dof); the standard errors assume the form is
+    right, and chi2 on dof = len(d) - 2 degrees of freedom says whether the data allow it.
+
+    >>> a, se_a, b, se_b, chi2, dof = fit_excess([10, 20, 40], [0.11, 0.06, 0.035], [0.01] * 3, "1/d")
+    >>> round(a, 6), round(b, 6), dof
+    (0.01, 1.0, 1)
+    """
+    check_choice("form", form, tuple(EXCESS_FORMS))
+    ds, yy, s = _real_vector("d", d), _real_vector("y", y), _real_vector("sigma", sigma)
+    if not (ds.size == yy.size == s.size):
+        raise ValueError(f"`d`, `y` and `sigma` must have the same length; got {ds.size}, {yy.size}, {s.size}")
+    if ds.size < 3:
+        raise ValueError(f"`d` needs at least 3 points for a two-parameter fit with a chi2; got {ds.size}")
+    if np.any(ds <= 1):
+        raise ValueError(f"`d` must hold dimensions > 1; got {show(list(ds))}")
+    if np.any(s <= 0):
+        raise ValueError(f"`sigma` must be positive; got {show(list(s))}")
+    x, w = EXCESS_FORMS[form](ds), 1.0 / s ** 2
+    A = np.stack([np.ones_like(x), x], axis=1)
+    cov = np.linalg.inv(A.T @ (A * w[:, None]))
+    coef = cov @ (A.T @ (w * yy))
+    chi2 = float(np.sum(w * (yy - A @ coef) ** 2))
+    return float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(np.sqrt(cov[1, 1])), chi2, ds.size - 2
 
 
 def _search_iv(model, d, seed, trial, embedding, p_start, method, max_solves, p_max, device=None):
