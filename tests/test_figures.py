@@ -12,7 +12,7 @@ import pytest
 
 from capacity import __version__, plotting
 
-EXPECTED = {"alpha_c_vs_K", "collapse", "hebbian_recall", "kappa_star", "listwise_crossover", "nets_n1", "nets_n2",
+EXPECTED = {"alpha_c_vs_K", "collapse", "coupled_excess", "hebbian_recall", "kappa_star", "listwise_crossover", "nets_n1", "nets_n2",
             "nets_n3", "nets_n4", "nets_n5", "nets_probes", "pc_scaling", "scores", "spectra", "two_layer"}
 PROVENANCE_KEYS = {"slug", "quick", "parameters", "seed", "inputs", "data_file", "package_version", "git_commit",
                    "date", "compute_seconds"}
