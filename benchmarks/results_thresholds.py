@@ -109,7 +109,8 @@ def report(store, embedding, out, command):
         "[p*, p* + 1): so the comparison uses p50 + 1/2 and the interval [lo, hi + 1] (docs/simulator.md §8).",
         "mean s / instance: the search's wall time as recorded, on whatever machine and load it ran (not a",
         "benchmark: see benchmarks/results/bench_thresholds.txt)."
-        + (" d = 48 ran with --jobs 16 on a 16-core machine." if embedding == "gaussian" else ""),
+        + (" d = 48 ran with --jobs 16 on a 16-core machine; d = 96 as two single-core sweeps (one per model)"
+           " side by side on a 2-core machine." if embedding == "gaussian" else ""),
         "",
         "| d | model | instances | undecided | p50 | 95 % CI | p_c(d) | (p50 + ½) / p_c | [lo, hi + 1] / p_c "
         "| mean s / instance |",
@@ -123,31 +124,29 @@ def report(store, embedding, out, command):
                      f"| {pc:.2f} | {(est.p50 + 0.5) / pc:.4f} | [{lo / pc:.3f}, {(hi + 1) / pc:.3f}] | {secs:.1f} |")
     lines += ["", "## Coupled / decoupled (paired trials: same inputs and targets)", "",
               "| d | pairs | (median + ½) coupled / decoupled | 95 % CI (paired bootstrap, 4000) |", "|---|---|---|---|"]
-    ratios = []
+    paired = {}  # d -> (coupled, decoupled) thresholds of the trials decided in both, when >= 6 of them
     for d in DIMS:
         if (d, "coupled") in cells and (d, "decoupled") in cells:
             tc, td = cells[(d, "coupled")].thresholds, cells[(d, "decoupled")].thresholds
             pairs = [(a, b) for a, b in zip(tc, td) if a is not None and b is not None]
             if len(pairs) >= 6:
-                r, lo, hi = paired_ratio([a for a, _ in pairs], [b for _, b in pairs])
-                ratios.append((d, r, lo, hi))
-                lines.append(f"| {d} | {len(pairs)} | {r:.4f} | [{lo:.4f}, {hi:.4f}] |")
+                paired[d] = [a for a, _ in pairs], [b for _, b in pairs]
+    ratios = []
+    for d, (a, b) in paired.items():
+        r, lo, hi = paired_ratio(a, b)
+        ratios.append((d, r, lo, hi))
+        lines.append(f"| {d} | {len(a)} | {r:.4f} | [{lo:.4f}, {hi:.4f}] |")
     lines += ["", "## Paired differences (p*_coupled - p*_decoupled) / p_c(d), per trial", "",
               "The same question per instance pair instead of per median: each trial's two thresholds share inputs",
               "and targets, so their difference removes most of the instance-to-instance spread. Mean with its",
               "standard error and Student-t 95 % CI; signs (+ / 0 / -) and the exact two-sided sign-test p-value.", "",
               "| d | pairs | mean | se | 95 % CI | + / 0 / - | sign-test p |", "|---|---|---|---|---|---|---|"]
     diffs = []
-    for d in DIMS:
-        if (d, "coupled") in cells and (d, "decoupled") in cells:
-            tc, td = cells[(d, "coupled")].thresholds, cells[(d, "decoupled")].thresholds
-            pairs = [(a, b) for a, b in zip(tc, td) if a is not None and b is not None]
-            if len(pairs) >= 6:
-                n, m, se, lo, hi, npos, nzero, nneg, ps = paired_difference(
-                    [a for a, _ in pairs], [b for _, b in pairs], p_c(d))
-                diffs.append((d, m, se))
-                lines.append(f"| {d} | {n} | {m:+.4f} | {se:.4f} | [{lo:+.4f}, {hi:+.4f}] | {npos} / {nzero} / {nneg} "
-                             f"| {ps:.2g} |")
+    for d, (a, b) in paired.items():
+        n, m, se, lo, hi, npos, nzero, nneg, ps = paired_difference(a, b, p_c(d))
+        diffs.append((d, m, se))
+        lines.append(f"| {d} | {n} | {m:+.4f} | {se:.4f} | [{lo:+.4f}, {hi:+.4f}] | {npos} / {nzero} / {nneg} "
+                     f"| {ps:.2g} |")
     lines += ["", "## Fits y = a + b x (weighted least squares)", "",
               "sigma = CI half-width / 1.96 for the ratio and p50 rows, the standard error for the paired mean.",
               "a is the d -> infinity limit of the excess; its standard error assumes the fitted form.", "",
