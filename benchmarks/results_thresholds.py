@@ -168,6 +168,19 @@ def report(store, embedding, out, command):
                                                  [s for _, _, s in pts], xname)
             lines.append(f"| {name} | {xname} | {a:+.4f} ± {sa:.4f} | {b:+.3f} ± {sb:.3f} | {chi2:.1f} / {dof} | "
                          f"{','.join(str(d) for d, _, _ in pts)} |")
+    if len(diffs) >= 3:
+        # where "persists" (1/d) and "vanishes" (1/sqrt(d)) part: each fit's prediction of the paired mean, and
+        # the pairs that would separate them at 3 sigma given the per-pair spread at the largest d so far
+        d_top = diffs[-1][0]
+        sd = diffs[-1][2] * math.sqrt(len(paired[d_top][0]))
+        fit = {f: fit_excess([d for d, _, _ in diffs], [y for _, y, _ in diffs], [e for _, _, e in diffs], f)
+               for f in ("1/d", "1/sqrt(d)")}
+        lines += ["", f"## Where the 1/d and 1/sqrt(d) fits of the paired mean part (per-pair sd at d = {d_top}: "
+                  f"{sd:.4f})", "", "| d | 1/d fit | 1/sqrt(d) fit | difference | pairs to separate at 3 sigma |",
+                  "|---|---|---|---|---|"]
+        for d in (128, 256, 1024):
+            y1, y2 = (fit[f][0] + fit[f][2] * EXCESS_FORMS[f](d) for f in ("1/d", "1/sqrt(d)"))
+            lines.append(f"| {d} | {y1:+.4f} | {y2:+.4f} | {y1 - y2:+.4f} | {math.ceil((3 * sd / abs(y1 - y2)) ** 2)} |")
     Path(out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
