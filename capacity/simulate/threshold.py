@@ -108,6 +108,22 @@ class ThresholdEstimate(Result):
         return float(np.mean(t >= p)) if t.size else float("nan")
 
 
+def _real_vector(name, values, finite=True):
+    """``values`` as a 1-D float array, or TypeError/ValueError naming ``name`` (NaN/inf refused if ``finite``)."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
+        raise TypeError(f"`{name}` must be a sequence of real numbers; got {show(values)} of type "
+                        f"{type(values).__name__}")
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a sequence of real numbers; got {show(values)}") from None
+    if x.ndim != 1:
+        raise ValueError(f"`{name}` must be one-dimensional; got shape {x.shape}")
+    if finite and not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` must hold finite numbers; got {show(values)}")
+    return x
+
+
 def median_ci(values, level=0.95):
     """Exact distribution-free confidence interval for the median: (low, high, coverage).
 
@@ -121,15 +137,7 @@ def median_ci(values, level=0.95):
     """
     from scipy.stats import binom
 
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
-        raise TypeError(f"`values` must be a sequence of real numbers; got {show(values)} of type "
-                        f"{type(values).__name__}")
-    try:
-        x = np.sort(np.asarray(values, dtype=float))
-    except (TypeError, ValueError):
-        raise TypeError(f"`values` must be a sequence of real numbers; got {show(values)}") from None
-    if x.ndim != 1:
-        raise ValueError(f"`values` must be one-dimensional; got shape {x.shape}")
+    x = np.sort(_real_vector("values", values, finite=False))
     n = x.size
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     best = None
@@ -140,21 +148,6 @@ def median_ci(values, level=0.95):
         else:
             break
     return best if best is not None else (float("nan"), float("nan"), 0.0)
-
-
-def _real_vector(name, values):
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Iterable, np.ndarray)):
-        raise TypeError(f"`{name}` must be a sequence of real numbers; got {show(values)} of type "
-                        f"{type(values).__name__}")
-    try:
-        x = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a sequence of real numbers; got {show(values)}") from None
-    if x.ndim != 1:
-        raise ValueError(f"`{name}` must be one-dimensional; got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"`{name}` must hold finite numbers; got {show(values)}")
-    return x
 
 
 class PairedDifference(NamedTuple):
